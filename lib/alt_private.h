@@ -1,0 +1,174 @@
+/*
+ * Internal umbrella header: included first by every file of lib/.
+ * Internal non-static symbols carry the alt__ prefix.
+ */
+#ifndef ALT_PRIVATE_H
+#define ALT_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alternator_lb.h"
+
+/* Limits. A cluster has tens to hundreds of nodes. */
+#define ALT_MAX_NODES 4096          /* distinct addresses ever interned */
+#define ALT_MAX_LISTED 2048         /* entries taken from one answer */
+#define ALT_MAX_BODY (256 * 1024)   /* bytes of one /localnodes answer */
+#define ALT_MAX_HOST 253            /* DNS name length */
+#define ALT_MAX_HANDLES (1u << 20)  /* distinct easy handles remembered */
+#define ALT_BACKOFF_MIN_MS 1000
+#define ALT_BACKOFF_MAX_MS 30000
+
+/*
+ * One node address. Records are immortal: created once per distinct address
+ * and freed only by alt_lb_free(), so the CONNECT_TO list embedded here can
+ * be handed to libcurl without any lifetime question.
+ */
+typedef struct alt__node {
+    struct curl_slist connect_to;   /* .data = "fake:port:addr:port" */
+    struct alt__node *next;         /* registry chain */
+    _Atomic int64_t down_until;     /* monotonic ms; 0 = healthy */
+    _Atomic unsigned failures;      /* consecutive connection failures */
+    bool listed;                    /* in the last accepted answer; lb->mu */
+    char addr[];                    /* address, then the connect_to text */
+} alt__node;
+
+/* Which node each easy handle was last pointed at. Slots are immortal too;
+ * lookups are lock-free, inserts take lb->mu. */
+typedef struct alt__slot {
+    const CURL *easy;
+    _Atomic(alt__node *) node;      /* NULL once alt_curl_done() saw it */
+} alt__slot;
+
+typedef struct alt__htab {
+    struct alt__htab *retired;      /* older, smaller tables (freed last) */
+    size_t mask;
+    size_t used;
+    _Atomic(alt__slot *) slot[];
+} alt__htab;
+
+/* A /localnodes request in progress, on an easy handle of the library's. */
+typedef struct alt__job {
+    CURL *easy;
+    alt__node *target;
+    char *body;
+    size_t len, cap;
+    char errbuf[CURL_ERROR_SIZE];
+    size_t attempt;                 /* candidates tried in this round */
+    size_t base;                    /* where this round starts in the live set */
+} alt__job;
+
+struct alt_lb {
+    /* Hot, read by every alt_curl_prepare(). */
+    _Atomic uint64_t rr;                    /* round-robin counter */
+    _Atomic size_t nlive;
+    _Atomic(alt__node *) *live;             /* [ALT_MAX_NODES] */
+    _Atomic int64_t due_active;             /* ms: next refresh while busy */
+    bool sigv4;
+    _Atomic bool used;                      /* configuration is frozen */
+    char *sigv4_param, *access_key, *secret_key;
+
+    /* Configuration (frozen once used). */
+    bool https;
+    int port;
+    char *fake_domain;
+    char *url;              /* scheme://fake:port/ */
+    char *dc, *rack;
+    char *ca_file;
+    bool tls_verify;
+    long connect_timeout_ms, total_timeout_ms;
+    _Atomic long active_ms, idle_ms;
+    alt_log_fn log_fn;
+    void *log_ud;
+    alt_log_level log_level;
+
+    /* Nodes: writers hold mu. */
+    pthread_mutex_t mu;
+    alt__node *registry;
+    size_t nregistry;
+    alt__node **seeds;
+    size_t nseeds;
+    _Atomic(alt__htab *) handles;
+    _Atomic size_t nhandles;
+    bool handles_full_logged;
+
+    /* Refresh scheduling. */
+    _Atomic int64_t due_idle;               /* ms: next refresh when idle */
+    _Atomic uint64_t rr_at_refresh;         /* rr when the last one began */
+    _Atomic bool refresh_busy;              /* one scheduled refresh at a time */
+    _Atomic int scope;                      /* 2 rack, 1 dc, 0 none */
+    _Atomic size_t refresh_rr;              /* rotates discovery targets */
+
+    /* Blocking refreshes: alt_lb_refresh() under block_mu, and the
+     * background thread, each on a private multi that stop can wake. */
+    pthread_mutex_t block_mu;
+    alt__job block_job;
+    CURLM *block_multi;
+    alt__job thread_job;
+    CURLM *thread_multi;
+    _Atomic bool stopping;
+    bool thread_running;
+    pthread_t thread;
+
+    /* Attached multi: used only on the thread that attached it. */
+    CURLM *multi;
+    pthread_t multi_thread;
+    _Atomic bool attached;          /* multi_thread is set: prepare may kick */
+    alt__job multi_job;
+    bool multi_job_added;           /* multi_job.easy is in multi */
+    bool multi_pending;             /* an add was refused; retry it */
+    long multi_maxconn;
+};
+
+/* log.c */
+void alt__log(const alt_lb *lb, alt_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* lb.c */
+int64_t alt__now_ms(void);
+void alt__freeze(alt_lb *lb);
+
+/* nodes.c: validation, registry, live set, pick, health. */
+bool alt__valid_host(const char *s, size_t len, bool allow_ipv6);
+alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len);
+alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n);
+void alt__rebuild_live(alt_lb *lb);
+alt__node *alt__pick(alt_lb *lb);
+void alt__node_failed(alt_lb *lb, alt__node *node);
+void alt__node_ok(alt_lb *lb, alt__node *node);
+alt_code alt__build_connect_to(alt_lb *lb);
+void alt__free_nodes(alt_lb *lb);
+
+/* handles.c: which node each easy handle was given. */
+alt_code alt__remember(alt_lb *lb, const CURL *easy, alt__node *node);
+alt__node *alt__take(alt_lb *lb, const CURL *easy);
+void alt__free_handles(alt_lb *lb);
+
+/* discovery.c: one /localnodes request and its answer. */
+alt_code alt__job_init(alt_lb *lb, alt__job *job);
+void alt__job_cleanup(alt__job *job);
+alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target);
+alt_code alt__job_finish(alt_lb *lb, alt__job *job, CURLcode result);
+alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
+                          alt__node **out, size_t max, size_t *n);
+alt__node *alt__next_candidate(alt_lb *lb, alt__job *job);
+
+/* refresh.c: when a refresh is due; the blocking and threaded refresh. */
+bool alt__refresh_due(alt_lb *lb, int64_t now);
+bool alt__refresh_claim(alt_lb *lb);
+void alt__refresh_release(alt_lb *lb);
+void alt__refresh_soon(alt_lb *lb);
+
+/* multi.c */
+void alt__multi_kick(alt_lb *lb);
+
+/* curl.c */
+bool alt__connection_failure(CURL *easy, CURLcode result, bool *retriable);
+
+#endif /* ALT_PRIVATE_H */

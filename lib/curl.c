@@ -1,0 +1,104 @@
+/*
+ * curl.c: the per-request path: prepare, done, and easy-mode perform with
+ * retries on another node.
+ *
+ * alt_curl_prepare() is the product's hot loop: a relaxed counter, two
+ * acquire loads, one setopt, one lock-free table store and a coarse clock
+ * read. Keep it that way; measure it with test/bench before and after any
+ * change.
+ */
+#include "alt_private.h"
+
+bool alt__connection_failure(CURL *easy, CURLcode result, bool *retriable)
+{
+    *retriable = false;
+    switch (result) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_SSL_CONNECT_ERROR:
+        *retriable = true; /* nothing was sent */
+        return true;
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR: {
+        long header_bytes = 0;
+        curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &header_bytes);
+        *retriable = header_bytes == 0; /* reset before any response byte */
+        return true;
+    }
+    case CURLE_OPERATION_TIMEDOUT: {
+        /* A connect timeout sent nothing; a timeout after sending may have
+         * reached the server, so it is not retried (but still counts
+         * against the node). */
+        curl_off_t pretransfer = 0;
+        curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+        *retriable = pretransfer == 0;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
+{
+    if (!lb || !easy)
+        return ALT_E_INVALID_ARG;
+    alt__freeze(lb);
+    alt__node *node = alt__pick(lb);
+    if (curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to) != CURLE_OK)
+        return ALT_E_CURL;
+    if (lb->sigv4
+        && (curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, lb->sigv4_param) != CURLE_OK
+            || curl_easy_setopt(easy, CURLOPT_USERNAME, lb->access_key) != CURLE_OK
+            || curl_easy_setopt(easy, CURLOPT_PASSWORD, lb->secret_key) != CURLE_OK))
+        return ALT_E_CURL;
+    alt_code rc = alt__remember(lb, easy, node);
+    if (alt__now_ms() >= atomic_load_explicit(&lb->due_active,
+                                              memory_order_relaxed)
+        && atomic_load(&lb->attached)
+        && pthread_equal(pthread_self(), lb->multi_thread))
+        alt__multi_kick(lb);
+    return rc;
+}
+
+void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result)
+{
+    if (!lb || !easy)
+        return;
+    alt__node *node = alt__take(lb, easy);
+    if (!node)
+        return;
+    bool retriable;
+    if (alt__connection_failure(easy, result, &retriable))
+        alt__node_failed(lb, node);
+    else if (result == CURLE_OK)
+        alt__node_ok(lb, node);
+}
+
+CURLcode alt_curl_perform(alt_lb *lb, CURL *easy)
+{
+    if (!lb || !easy)
+        return CURLE_BAD_FUNCTION_ARGUMENT;
+    size_t tries = atomic_load(&lb->nlive);
+    CURLcode result = CURLE_OK;
+    for (size_t i = 0; i < tries; i++) {
+        alt_code rc = alt_curl_prepare(lb, easy);
+        if (rc == ALT_E_INVALID_ARG || rc == ALT_E_CURL)
+            return CURLE_BAD_FUNCTION_ARGUMENT;
+        /* A private pool of one connection per node (libcurl's default is
+         * 5, which would close a connection on nearly every request). */
+        size_t n = atomic_load_explicit(&lb->nlive, memory_order_relaxed);
+        if (n > 5)
+            curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, (long)n);
+        result = curl_easy_perform(easy);
+        bool retriable;
+        bool failed = alt__connection_failure(easy, result, &retriable);
+        alt_curl_done(lb, easy, result);
+        if (!failed || !retriable)
+            break;
+        alt__log(lb, ALT_LOG_INFO, "retrying on another node: %s",
+                 curl_easy_strerror(result));
+    }
+    return result;
+}
