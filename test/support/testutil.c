@@ -1,0 +1,102 @@
+/* testutil.c: see testutil.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <string.h>
+#include <time.h>
+
+int tu_failures;
+
+int tu_finish(void)
+{
+    if (tu_failures)
+        fprintf(stderr, "0 passed, %d failed\n", tu_failures);
+    else
+        fprintf(stderr, "all checks passed\n");
+    return tu_failures ? 1 : 0;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    tu_reply *r = ud;
+    size_t n = size * nmemb;
+    size_t room = sizeof r->body - 1 - r->len;
+    memcpy(r->body + r->len, data, n < room ? n : room);
+    r->len += n < room ? n : room;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+void tu_setup_api(CURL *easy, const char *url, const char *op,
+                  const char *json, tu_reply *reply,
+                  struct curl_slist **headers)
+{
+    char target[128];
+    snprintf(target, sizeof target, "X-Amz-Target: DynamoDB_20120810.%s", op);
+    struct curl_slist *h = NULL;
+    h = curl_slist_append(h, "Content-Type: application/x-amz-json-1.0");
+    h = curl_slist_append(h, target);
+    *headers = h;
+    memset(reply, 0, sizeof *reply);
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, json);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, reply);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
+}
+
+void tu_collect(CURL *easy, tu_reply *reply)
+{
+    char *ip = NULL;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &reply->status);
+    curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip);
+    snprintf(reply->ip, sizeof reply->ip, "%s", ip ? ip : "");
+}
+
+int tu_node_index(const char *ip)
+{
+    int i;
+    if (sscanf(ip, "127.0.0.%d", &i) != 1)
+        return -1;
+    return i;
+}
+
+long long tu_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void tu_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void tu_log(void *userdata, alt_log_level level, const char *msg)
+{
+    fprintf(stderr, "  [%s %d] %s\n", userdata ? (const char *)userdata : "lb",
+            (int)level, msg);
+}
+
+tc_cluster *tu_cluster(const char *args)
+{
+    tc_cluster *c = tc_start(args);
+    REQUIRE(c != NULL);
+    return c;
+}
+
+alt_lb *tu_lb(int port, int first, int n)
+{
+    char addrs[64][16];
+    const char *seeds[64];
+    REQUIRE(n > 0 && n <= 64);
+    for (int i = 0; i < n; i++)
+        seeds[i] = tc_addr(first + i, addrs[i]);
+    alt_lb *lb = NULL;
+    REQUIRE(alt_lb_new(&lb, "http", port, seeds, (size_t)n) == ALT_OK);
+    return lb;
+}

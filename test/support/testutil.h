@@ -1,0 +1,96 @@
+/*
+ * Small helpers shared by the tests: checks, a DynamoDB request on an easy
+ * handle, and bounded waiting.
+ */
+#ifndef ALT_TESTUTIL_H
+#define ALT_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <curl/curl.h>
+
+#include "alternator_lb.h"
+#include "cluster.h"
+
+extern int tu_failures;
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
+                    #cond);                                                  \
+            tu_failures++;                                                   \
+        }                                                                    \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                       \
+    do {                                                                     \
+        long long a_ = (long long)(a), b_ = (long long)(b);                  \
+        if (a_ != b_) {                                                      \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld vs %lld)\n", \
+                    __FILE__, __LINE__, #a, #b, a_, b_);                     \
+            tu_failures++;                                                   \
+        }                                                                    \
+    } while (0)
+
+/* Fatal: the test cannot go on. */
+#define REQUIRE(cond)                                                        \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__,         \
+                    __LINE__, #cond);                                        \
+            exit(1);                                                         \
+        }                                                                    \
+    } while (0)
+
+/* Runs a test function and prints its name and outcome. */
+#define RUN(fn)                                                              \
+    do {                                                                     \
+        int before_ = tu_failures;                                           \
+        fprintf(stderr, "-- %s\n", #fn);                                     \
+        fn();                                                                \
+        fprintf(stderr, "-- %s: %s\n", #fn,                                  \
+                tu_failures == before_ ? "ok" : "FAILED");                   \
+    } while (0)
+
+/* Exit status for main(): prints "N passed, N failed" style summary. */
+int tu_finish(void);
+
+/* A request's outcome. body is NUL-terminated, owned by the struct. */
+typedef struct tu_reply {
+    char body[8192];
+    size_t len;
+    long status;
+    char ip[64];
+} tu_reply;
+
+/* Sets easy up for POST <url> with X-Amz-Target DynamoDB_20120810.<op> and a
+ * JSON body (copied), writing the answer into reply. headers receives the
+ * slist to free after the transfer. */
+void tu_setup_api(CURL *easy, const char *url, const char *op,
+                  const char *json, tu_reply *reply,
+                  struct curl_slist **headers);
+
+/* Fills reply->status and reply->ip from a finished transfer. */
+void tu_collect(CURL *easy, tu_reply *reply);
+
+/* Index i of "127.0.0.<i>", or -1. */
+int tu_node_index(const char *ip);
+
+/* Milliseconds since an arbitrary start (monotonic). */
+long long tu_now_ms(void);
+
+/* Sleeps ms milliseconds. */
+void tu_sleep_ms(long ms);
+
+/* A logger for alt_lb_set_logger that prints to stderr with a prefix. */
+void tu_log(void *userdata, alt_log_level level, const char *msg);
+
+/* Starts a cluster, fails the test hard if it cannot. */
+tc_cluster *tu_cluster(const char *args);
+
+/* alt_lb_new over seeds 127.0.0.<first..first+n-1> on port, http. */
+alt_lb *tu_lb(int port, int first, int n);
+
+#endif
