@@ -136,11 +136,12 @@ void alt__freeze(alt_lb *lb);
 
 /* nodes.c: validation, registry, live set, pick, health. */
 bool alt__valid_host(const char *s, size_t len, bool allow_ipv6);
+/* NULL when out of memory or when the registry is full (ALT_MAX_NODES). */
 alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len);
 alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n);
 void alt__rebuild_live(alt_lb *lb);
 alt__node *alt__pick(alt_lb *lb);
-void alt__node_failed(alt_lb *lb, alt__node *node);
+void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon);
 void alt__node_ok(alt_lb *lb, alt__node *node);
 alt_code alt__build_connect_to(alt_lb *lb);
 void alt__free_nodes(alt_lb *lb);

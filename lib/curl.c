@@ -71,7 +71,7 @@ void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result)
         return;
     bool retriable;
     if (alt__connection_failure(easy, result, &retriable))
-        alt__node_failed(lb, node);
+        alt__node_failed(lb, node, true);
     else if (result == CURLE_OK)
         alt__node_ok(lb, node);
 }

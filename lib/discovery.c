@@ -156,7 +156,7 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
         json_object_put(root);
         return ALT_E_BAD_RESPONSE;
     }
-    size_t count = json_object_array_length(root), dropped = 0;
+    size_t count = json_object_array_length(root), dropped = 0, full = 0;
     alt_code rc = ALT_OK;
     pthread_mutex_lock(&lb->mu);
     for (size_t i = 0; i < count; i++) {
@@ -181,7 +181,7 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
                 rc = ALT_E_NOMEM;
                 break;
             }
-            dropped++;
+            full++;
             continue;
         }
         if (!contains(out, *n, node))
@@ -189,6 +189,10 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
     }
     pthread_mutex_unlock(&lb->mu);
     json_object_put(root);
+    if (full)
+        alt__log(lb, ALT_LOG_WARN, "/localnodes: node registry full (%d "
+                 "addresses ever seen): ignored %zu new ones", ALT_MAX_NODES,
+                 full);
     if (dropped)
         alt__log(lb, ALT_LOG_WARN, "/localnodes: dropped %zu of %zu entries "
                  "(not a valid address, or over the limit of %zu)", dropped,
@@ -204,8 +208,10 @@ static alt_code curl_failure(alt_lb *lb, alt__job *job, CURLcode result)
     alt__log(lb, ALT_LOG_WARN, "/localnodes from %s failed: %s",
              job->target->addr,
              job->errbuf[0] ? job->errbuf : curl_easy_strerror(result));
+    /* Out of rotation, but no extra refresh: this round goes on to the
+     * next candidate anyway. */
     if (alt__connection_failure(job->easy, result, &retriable))
-        alt__node_failed(lb, job->target);
+        alt__node_failed(lb, job->target, false);
     switch (result) {
     case CURLE_OPERATION_TIMEDOUT: return ALT_E_TIMEOUT;
     case CURLE_WRITE_ERROR: return ALT_E_BAD_RESPONSE; /* over the cap */

@@ -80,11 +80,8 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
     for (alt__node *n = lb->registry; n; n = n->next)
         if (strlen(n->addr) == len && memcmp(n->addr, addr, len) == 0)
             return n;
-    if (lb->nregistry >= ALT_MAX_NODES) {
-        alt__log(lb, ALT_LOG_WARN, "node registry full (%d addresses): "
-                 "ignoring %.*s", ALT_MAX_NODES, (int)len, addr);
-        return NULL;
-    }
+    if (lb->nregistry >= ALT_MAX_NODES)
+        return NULL; /* the caller tells: it may hold lb->mu */
     alt__node *node = calloc(1, sizeof *node + len + 1);
     if (!node)
         return NULL;
@@ -193,7 +190,7 @@ alt__node *alt__pick(alt_lb *lb)
     return atomic_load_explicit(&lb->live[i % n], memory_order_acquire);
 }
 
-void alt__node_failed(alt_lb *lb, alt__node *node)
+void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon)
 {
     /* Transfers in flight to a dead node all fail at once: count one. */
     if (atomic_load(&node->down_until) > alt__now_ms())
@@ -206,7 +203,8 @@ void alt__node_failed(alt_lb *lb, alt__node *node)
         backoff = ALT_BACKOFF_MAX_MS;
     atomic_store(&node->down_until, alt__now_ms() + backoff);
     alt__rebuild_live(lb);
-    alt__refresh_soon(lb);
+    if (refresh_soon)
+        alt__refresh_soon(lb);
     alt__log(lb, ALT_LOG_WARN, "node %s failed (%u in a row): out of rotation "
              "for %lld ms", node->addr, failures + 1, (long long)backoff);
 }
