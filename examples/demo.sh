@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The demo: installs what is missing, builds, starts a local 3-node
+# Alternator stand-in cluster (127.0.0.1-3, one port), runs
+# alternator-example against it seeded with one node, and stops the cluster.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$top/test/deps.sh"
+cmake -S "$top" -B "$top/build" >/dev/null
+cmake --build "$top/build" -j"$(nproc)" --target alternator-example
+exec "$top/test/cluster/with-cluster.sh" --nodes 3 -- \
+    "$top/build/examples/alternator-example" --port '{PORT}' --requests 12 127.0.0.1
