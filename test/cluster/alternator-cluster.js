@@ -260,7 +260,9 @@ function readBody(req) {
 }
 
 function onRequest(n, req, res) {
-  const u = new URL(req.url, 'http://x');
+  const q = req.url.indexOf('?');
+  const u = { pathname: q < 0 ? req.url : req.url.slice(0, q),
+    searchParams: new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1)) };
   let kind = 'other';
   if (req.method === 'GET' && u.pathname === '/localnodes') kind = 'localnodes';
   else if (req.method === 'GET' && u.pathname === '/') kind = 'health';
@@ -505,11 +507,12 @@ async function command(line) {
         const out = [];
         for (let i = 1; i < nodes.length; i++) {
           const n = nodes[i];
-          out.push({ i, addr: n.addr, dc: n.dc, rack: n.rack, up: n.up, hung: n.hung, listed: isLive(n),
+          out.push({ i, addr: n.addr, up: n.up,
             localnodes: n.c.localnodes, health: n.c.health, api: n.c.api, other: n.c.other,
-            conns: n.c.conns, open: n.sockets.size });
+            conns: n.c.conns, open: n.sockets.size,
+            dc: n.dc, rack: n.rack, hung: n.hung, listed: isLive(n) });
         }
-        return 'OK ' + JSON.stringify({ port: commonPort, nodes: out });
+        return 'OK ' + JSON.stringify({ nodes: out, port: commonPort });
       }
       case 'reset':
         for (let i = 1; i < nodes.length; i++) {
@@ -601,8 +604,19 @@ async function main() {
   await startNodes();
   const cport = await startControl();
 
-  const rl = lineServer(process.stdin, (s) => { if (!stopping) process.stdout.write(s); });
-  rl.on('close', () => { log('stdin closed'); rl.done().then(() => shutdown(0)); });
+  // EOF on stdin means the parent closed the pipe or died: quit.  Only for a
+  // pipe, socket or terminal; a regular file or /dev/null (e.g. `node ... &`
+  // from a script) is read for commands, then ignored.
+  let st = null;
+  try { st = require('fs').fstatSync(0); } catch (e) { /* no stdin */ }
+  const eofQuits = !!st && (st.isFIFO() || st.isSocket() || require('tty').isatty(0));
+  if (st) {
+    const rl = lineServer(process.stdin, (s) => { if (!stopping) process.stdout.write(s); });
+    rl.on('close', () => {
+      log('stdin closed');
+      if (eofQuits) rl.done().then(() => shutdown(0));
+    });
+  }
 
   process.stdout.write(`READY port=${commonPort} control=${cport} nodes=${nodes.length - 1}\n`);
   log(`started in ${Date.now() - t0} ms (dynalite on 127.0.0.1:${dynPort})`);

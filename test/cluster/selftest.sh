@@ -65,7 +65,7 @@ main)
     curl -s "http://127.0.0.1:$P/localnodes" "http://127.0.0.1:$P/localnodes" "http://127.0.0.1:$P/" "http://127.0.0.1:$P/x" >/dev/null
     api 1 ListTables '{}' >/dev/null
     st=$(ctl stats)
-    has "$st" '{"i":1,"addr":"127.0.0.1","dc":"dc1","rack":"r1","up":true,"hung":false,"listed":true,"localnodes":2,"health":1,"api":1,"other":1,"conns":2,"open":0}' "stats"
+    has "$st" '{"i":1,"addr":"127.0.0.1","up":true,"localnodes":2,"health":1,"api":1,"other":1,"conns":2,"open":0,"dc":"dc1","rack":"r1","hung":false,"listed":true}' "stats"
 
     # kill / revive
     eq "$(ctl kill 2)" OK kill
@@ -135,5 +135,5 @@ old)
     eq "$(ln 1 '?rack=nonexistent')" '["127.0.0.1","127.0.0.2"]' "old server ignores query"
     ;;
 esac
-echo "selftest $2: $pass passed, $fail failed"
+echo "$2: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
