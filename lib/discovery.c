@@ -131,8 +131,9 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
                           alt__node **out, size_t max, size_t *n)
 {
     *n = 0;
-    /* Depth 2 is all a list of strings needs; nesting beyond is hostile. */
-    json_tokener *tok = json_tokener_new_ex(2);
+    /* A list of strings needs depth 1; depth 2 lets a stray array or object
+     * entry be dropped like any invalid entry; deeper nesting is hostile. */
+    json_tokener *tok = json_tokener_new_ex(3);
     if (!tok)
         return ALT_E_NOMEM;
     json_object *root = json_tokener_parse_ex(tok, body, (int)len);
