@@ -1,0 +1,723 @@
+/*
+ * The library inside the caller's curl_multi_perform + curl_multi_poll loop
+ * (alt_multi_attach / alt_multi_info_read / alt_multi_detach), checked
+ * against the local cluster by counting what each node received:
+ *
+ *  - the first discovery runs through the loop: one seed, no
+ *    alt_lb_refresh(), and still every node gets requests;
+ *  - alt_multi_info_read() never hands the library's own transfer to the
+ *    caller, and hands over every transfer of the caller's exactly once;
+ *  - refreshes follow the active interval while requests are prepared and
+ *    stop (idle interval) when they are not;
+ *  - at most one refresh is in flight, however short the interval;
+ *  - calls made from inside a libcurl callback are deferred, not lost;
+ *  - alt_multi_detach() (and alt_lb_free()) take back a refresh in flight,
+ *    so that the multi is left empty and cleans up without a leak;
+ *  - a caller's transfer that fails to connect, seen through
+ *    alt_multi_info_read(), takes its node out of rotation.
+ */
+#include "testutil.h"
+
+#include <string.h>
+
+#define NNODES 4
+#define MAGIC 0x600df00du
+#define MAXC 8
+
+static tc_cluster *cl;
+
+/* ------------------------------------------------------------------------ */
+/* A caller's loop: up to MAXC ListTables requests in flight on one multi.   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct slot {
+    unsigned magic;             /* MAGIC: CURLINFO_PRIVATE points here */
+    CURL *easy;
+    struct curl_slist *headers;
+    tu_reply reply;
+    int busy;
+    long seq;                   /* order of preparation, from 0 */
+    long long prepared_at;      /* tu_now_ms() */
+} slot;
+
+typedef struct driver {
+    alt_lb *lb;
+    CURLM *multi;
+    slot slots[MAXC];
+    int conc;
+    long added;                 /* handles the test added */
+    long done;                  /* CURLMSG_DONE returned for them */
+    long ok200;                 /* CURLE_OK with HTTP 200 */
+    long failed;                /* result != CURLE_OK */
+    long foreign;               /* messages whose handle is not a slot's */
+    long not_done;              /* messages other than CURLMSG_DONE */
+    long per_node[NNODES + 2];  /* by CURLINFO_PRIMARY_IP */
+    /* First failure seen, and what was prepared after it. */
+    long long fail_seen_at;
+    long fail_seen_seq;         /* requests prepared before it was seen */
+    long after_n, after_failed; /* prepared after, within the window */
+    long window_ms;
+    long nodes_at_fail;         /* alt_lb_nodes() right after that read */
+} driver;
+
+static void driver_init(driver *d, alt_lb *lb, int conc)
+{
+    memset(d, 0, sizeof *d);
+    REQUIRE(conc >= 1 && conc <= MAXC);
+    d->lb = lb;
+    d->conc = conc;
+    d->multi = curl_multi_init();
+    REQUIRE(d->multi);
+    d->fail_seen_seq = -1;
+    d->window_ms = 500;
+    for (int i = 0; i < MAXC; i++) {
+        slot *s = &d->slots[i];
+        s->magic = MAGIC;
+        s->easy = curl_easy_init();
+        REQUIRE(s->easy);
+    }
+    CHECK_EQ(alt_multi_attach(lb, d->multi), ALT_OK);
+}
+
+static void start(driver *d, slot *s)
+{
+    tu_setup_api(s->easy, alt_lb_url(d->lb), "ListTables", "{}", &s->reply,
+                 &s->headers);
+    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+    CHECK_EQ(alt_curl_prepare(d->lb, s->easy), ALT_OK);
+    s->seq = d->added;
+    s->prepared_at = tu_now_ms();
+    CHECK_EQ(curl_multi_add_handle(d->multi, s->easy), CURLM_OK);
+    s->busy = 1;
+    d->added++;
+}
+
+/* Takes every message alt_multi_info_read() has; checks each is one of
+ * ours and counts it. */
+static void drain(driver *d)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = alt_multi_info_read(d->lb, &left))) {
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        slot *s = (slot *)(void *)priv;
+        int ours = 0;
+        for (int i = 0; i < MAXC; i++)
+            if (s == &d->slots[i] && s->easy == m->easy_handle && s->busy)
+                ours = 1;
+        if (!ours || s->magic != MAGIC) {
+            d->foreign++;
+            fprintf(stderr, "  foreign message: handle %p private %p\n",
+                    (void *)m->easy_handle, (void *)priv);
+            continue;
+        }
+        if (m->msg != CURLMSG_DONE) {
+            d->not_done++;
+            continue;
+        }
+        CURLcode result = m->data.result;
+        tu_collect(s->easy, &s->reply);
+        curl_multi_remove_handle(d->multi, s->easy);
+        curl_slist_free_all(s->headers);
+        s->headers = NULL;
+        s->busy = 0;
+        d->done++;
+        if (result == CURLE_OK && s->reply.status == 200)
+            d->ok200++;
+        if (result != CURLE_OK) {
+            d->failed++;
+            if (d->fail_seen_seq < 0) {
+                d->fail_seen_seq = d->added;
+                d->fail_seen_at = tu_now_ms();
+                d->nodes_at_fail = (long)alt_lb_nodes(d->lb, NULL, 0);
+            }
+        }
+        int idx = tu_node_index(s->reply.ip);
+        if (idx >= 1 && idx <= NNODES)
+            d->per_node[idx]++;
+        else
+            d->per_node[0]++;
+        if (d->fail_seen_seq >= 0 && s->seq >= d->fail_seen_seq
+            && s->prepared_at < d->fail_seen_at + d->window_ms) {
+            d->after_n++;
+            if (result != CURLE_OK)
+                d->after_failed++;
+        }
+    }
+}
+
+static int in_flight(const driver *d)
+{
+    int n = 0;
+    for (int i = 0; i < MAXC; i++)
+        n += d->slots[i].busy;
+    return n;
+}
+
+/* One turn of the loop: perform, read, top up to the concurrency while
+ * budget lasts (budget < 0: no new requests), poll. */
+static void step(driver *d, long *budget, int poll_ms)
+{
+    int running = 0;
+    CHECK_EQ(curl_multi_perform(d->multi, &running), CURLM_OK);
+    drain(d);
+    for (int i = 0; i < d->conc && budget && *budget > 0; i++)
+        if (!d->slots[i].busy) {
+            start(d, &d->slots[i]);
+            (*budget)--;
+        }
+    curl_multi_poll(d->multi, NULL, 0, poll_ms, NULL);
+}
+
+/* Runs n requests to their end (bounded by 20 s). */
+static void run_requests(driver *d, long n)
+{
+    long budget = n;
+    long long deadline = tu_now_ms() + 20000;
+    while ((budget > 0 || in_flight(d) > 0) && tu_now_ms() < deadline)
+        step(d, &budget, 100);
+    CHECK_EQ(budget, 0);
+    CHECK_EQ(in_flight(d), 0);
+}
+
+/* Keeps requests flowing for ms milliseconds, then lets them finish. */
+static void run_for(driver *d, long ms)
+{
+    long budget = 1000000;
+    long long end = tu_now_ms() + ms;
+    while (tu_now_ms() < end)
+        step(d, &budget, 20);
+    budget = 0;
+    long long deadline = tu_now_ms() + 20000;
+    while (in_flight(d) > 0 && tu_now_ms() < deadline)
+        step(d, &budget, 100);
+    CHECK_EQ(in_flight(d), 0);
+}
+
+/* Spins the loop for ms milliseconds without adding anything. */
+static void spin(driver *d, long ms)
+{
+    long long end = tu_now_ms() + ms;
+    while (tu_now_ms() < end)
+        step(d, NULL, 50);
+}
+
+static void driver_free(driver *d)
+{
+    for (int i = 0; i < MAXC; i++) {
+        slot *s = &d->slots[i];
+        if (s->busy)
+            curl_multi_remove_handle(d->multi, s->easy);
+        curl_slist_free_all(s->headers);
+        curl_easy_cleanup(s->easy);
+    }
+    alt_multi_detach(d->lb);
+    CHECK_EQ(curl_multi_cleanup(d->multi), CURLM_OK);
+}
+
+/* The caller's messages: every one was ours, each added handle came back
+ * exactly once. */
+static void check_messages(const driver *d)
+{
+    CHECK_EQ(d->foreign, 0);
+    CHECK_EQ(d->not_done, 0);
+    CHECK_EQ(d->done, d->added);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cluster counters.                                                         */
+/* ------------------------------------------------------------------------ */
+
+static long total(const char *what)
+{
+    long sum = 0;
+    for (int i = 1; i <= NNODES; i++) {
+        long v = tc_stat(cl, i, what);
+        REQUIRE(v >= 0);
+        sum += v;
+    }
+    return sum;
+}
+
+static void reset_cluster(void)
+{
+    REQUIRE(tc_cmd(cl, NULL, 0, "reset") == 0);
+}
+
+/* Waits (spinning the loop) until the cluster counted at least want
+ * /localnodes requests in all; returns the count. */
+static long spin_until_localnodes(driver *d, long want, long max_ms)
+{
+    long long deadline = tu_now_ms() + max_ms;
+    long n;
+    while ((n = total("localnodes")) < want && tu_now_ms() < deadline)
+        spin(d, 20);
+    return n;
+}
+
+static alt_lb *new_lb(int first, int n, long active_ms, long idle_ms)
+{
+    alt_lb *lb = tu_lb(tc_port(cl), first, n);
+    REQUIRE(alt_lb_set_refresh_interval(lb, active_ms, idle_ms) == ALT_OK);
+    return lb;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tests                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* One seed out of four nodes and no alt_lb_refresh(): the first discovery
+ * is the loop's business, and after it the requests reach every node. */
+static void first_discovery_through_loop(void)
+{
+    reset_cluster();
+    alt_lb *lb = new_lb(2, 1, 1000, 60000);
+    driver d;
+    driver_init(&d, lb, 4);
+    run_requests(&d, 40);
+    check_messages(&d);
+    CHECK_EQ(d.ok200, 40);
+    const char *nodes[8];
+    CHECK_EQ(alt_lb_nodes(lb, nodes, 8), NNODES);
+    /* The discovery went to the only node known: the seed. */
+    CHECK(tc_stat(cl, 2, "localnodes") >= 1);
+
+    /* Once learnt, a batch goes round-robin over all four. */
+    memset(d.per_node, 0, sizeof d.per_node);
+    run_requests(&d, 40);
+    for (int i = 1; i <= NNODES; i++) {
+        fprintf(stderr, "  node %d: %ld of the second 40\n", i, d.per_node[i]);
+        CHECK_EQ(d.per_node[i], 10);
+    }
+    CHECK_EQ(d.per_node[0], 0);
+    check_messages(&d);
+    CHECK_EQ(d.ok200, 80);
+    CHECK_EQ(total("api"), 80);
+    driver_free(&d);
+    alt_lb_free(lb);
+}
+
+/* Many refreshes complete in the caller's multi while its requests run;
+ * alt_multi_info_read() hands none of them to the caller. */
+static void info_read_hides_own_transfers(void)
+{
+    reset_cluster();
+    alt_lb *lb = new_lb(1, 1, 10, 60000);
+    driver d;
+    driver_init(&d, lb, 8);
+    run_requests(&d, 400);
+    long ln = total("localnodes");
+    fprintf(stderr, "  400 requests, %ld /localnodes meanwhile, %ld DONE "
+            "returned\n", ln, d.done);
+    CHECK(ln >= 3); /* the library's transfers did finish in this multi */
+    check_messages(&d);
+    CHECK_EQ(d.done, 400);
+    CHECK_EQ(d.ok200, 400);
+    /* Nothing left over: more reads return nothing. */
+    int left = -1;
+    curl_multi_perform(d.multi, &left);
+    CHECK(alt_multi_info_read(lb, &left) == NULL);
+    CHECK_EQ(left, 0);
+    driver_free(&d);
+    alt_lb_free(lb);
+}
+
+/* Active interval while requests flow, idle interval when they stop. */
+static void active_then_idle(void)
+{
+    reset_cluster();
+    alt_lb *lb = new_lb(1, NNODES, 100, 60000);
+    driver d;
+    driver_init(&d, lb, 2);
+    long long t0 = tu_now_ms();
+    run_for(&d, 1500);
+    long long busy_ms = tu_now_ms() - t0;
+    long busy = total("localnodes");
+    fprintf(stderr, "  busy %lld ms, %ld requests: %ld /localnodes "
+            "(~%lld expected at one per 100 ms)\n", busy_ms, d.done, busy,
+            busy_ms / 100);
+    CHECK(d.done >= 20);
+    CHECK(busy >= 4);
+    CHECK(busy <= busy_ms / 90 + 2);
+
+    /* The loop keeps turning, but nothing is prepared: at most the one
+     * refresh that was already due for the last requests. */
+    spin(&d, 1500);
+    long idle = total("localnodes");
+    fprintf(stderr, "  idle 1500 ms: %ld more /localnodes\n", idle - busy);
+    CHECK(idle - busy <= 1);
+    check_messages(&d);
+    driver_free(&d);
+    alt_lb_free(lb);
+
+    /* And the idle interval does refresh from a loop without requests:
+     * the first discovery at once, then one per 400 ms. */
+    reset_cluster();
+    lb = new_lb(1, NNODES, 100, 400);
+    driver_init(&d, lb, 1);
+    t0 = tu_now_ms();
+    spin(&d, 2000);
+    long long idle_ms = tu_now_ms() - t0;
+    idle = total("localnodes");
+    fprintf(stderr, "  idle loop %lld ms, idle interval 400: %ld /localnodes "
+            "(~%lld expected)\n", idle_ms, idle, 1 + idle_ms / 400);
+    CHECK(idle >= 3);
+    CHECK(idle <= idle_ms / 380 + 2);
+    CHECK_EQ(d.added, 0);
+    check_messages(&d);
+    driver_free(&d);
+    alt_lb_free(lb);
+}
+
+/* With every answer 300 ms slow and a 10 ms active interval, a refresh
+ * starts only when the previous one has ended. */
+static void one_refresh_in_flight(void)
+{
+    reset_cluster();
+    for (int i = 1; i <= NNODES; i++)
+        REQUIRE(tc_cmd(cl, NULL, 0, "slow %d 300", i) == 0);
+    alt_lb *lb = new_lb(1, NNODES, 10, 60000);
+    driver d;
+    driver_init(&d, lb, 4);
+    long long t0 = tu_now_ms();
+    run_for(&d, 2000);
+    long long ms = tu_now_ms() - t0;
+    long ln = total("localnodes");
+    fprintf(stderr, "  %lld ms with 300 ms answers, active interval 10 ms: "
+            "%ld /localnodes started (at most %lld one at a time; %lld if "
+            "not), %ld requests\n", ms, ln, ms / 300 + 1, ms / 10, d.done);
+    CHECK(ln >= 2);
+    CHECK(ln <= ms / 300 + 2);
+    check_messages(&d);
+    CHECK_EQ(d.ok200, d.done);
+    driver_free(&d);
+    alt_lb_free(lb);
+    for (int i = 1; i <= NNODES; i++)
+        REQUIRE(tc_cmd(cl, NULL, 0, "slow %d 0", i) == 0);
+}
+
+/* ---- calls from inside a libcurl callback ---- */
+
+typedef struct cb_state {
+    alt_lb *lb;
+    CURL *other;                /* prepared from inside the callback */
+    int calls;
+    alt_code prepare_rc;
+    int info_read_null;
+    int info_read_left;
+    long sleep_ms;
+} cb_state;
+
+static size_t write_and_meddle(char *data, size_t size, size_t nmemb,
+                               void *ud)
+{
+    (void)data;
+    cb_state *st = ud;
+    if (st->calls++ == 0) {
+        tu_sleep_ms(st->sleep_ms); /* the active interval passes */
+        st->prepare_rc = alt_curl_prepare(st->lb, st->other);
+        st->info_read_left = -1;
+        st->info_read_null
+            = alt_multi_info_read(st->lb, &st->info_read_left) == NULL;
+    }
+    return size * nmemb;
+}
+
+/* A refresh that becomes due inside a write callback (where libcurl refuses
+ * curl_multi_add_handle) is added later, from outside; alt_multi_info_read()
+ * inside a callback returns NULL. */
+static void deferred_inside_callback(void)
+{
+    reset_cluster();
+    alt_lb *lb = new_lb(1, NNODES, 50, 60000);
+    driver d;
+    driver_init(&d, lb, 2);
+    run_requests(&d, 20);
+    /* Let the refreshes those requests call for finish: then none is in
+     * flight, the active interval has passed, but none is due as nothing
+     * was prepared since the last began. */
+    spin(&d, 300);
+    long before = total("localnodes");
+    spin(&d, 300);
+    CHECK_EQ(total("localnodes"), before);
+    REQUIRE(before >= 1);
+
+    /* A transfer of the caller's own, not prepared by lb (GET /health on
+     * node 1), whose write callback prepares another handle. */
+    char url[64], a[16];
+    snprintf(url, sizeof url, "http://%s:%d/", tc_addr(1, a), tc_port(cl));
+    cb_state st = {lb, curl_easy_init(), 0, ALT_E_STATE, 0, 0, 80};
+    CURL *h = curl_easy_init();
+    REQUIRE(st.other && h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_and_meddle);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+    CHECK_EQ(curl_multi_add_handle(d.multi, h), CURLM_OK);
+    long long deadline = tu_now_ms() + 10000;
+    int h_done = 0;
+    while (!h_done && tu_now_ms() < deadline) {
+        int running;
+        curl_multi_perform(d.multi, &running);
+        CURLMsg *m;
+        int left;
+        while ((m = alt_multi_info_read(lb, &left))) {
+            CHECK(m->easy_handle == h);
+            if (m->easy_handle == h && m->msg == CURLMSG_DONE) {
+                CHECK_EQ(m->data.result, CURLE_OK);
+                h_done = 1;
+            }
+        }
+        if (!h_done)
+            curl_multi_poll(d.multi, NULL, 0, 100, NULL);
+    }
+    CHECK(h_done);
+    curl_multi_remove_handle(d.multi, h);
+    curl_easy_cleanup(h);
+    CHECK_EQ(st.calls >= 1, 1);
+    CHECK_EQ(st.prepare_rc, ALT_OK);
+    CHECK(st.info_read_null);
+    CHECK_EQ(st.info_read_left, 0);
+
+    /* The refresh due since the callback happens now, from the loop. */
+    long after = spin_until_localnodes(&d, before + 1, 5000);
+    fprintf(stderr, "  /localnodes before the callback %ld, after %ld\n",
+            before, after);
+    CHECK(after >= before + 1);
+
+    /* The handle prepared in the callback works when added from outside. */
+    tu_reply r;
+    struct curl_slist *hdrs;
+    tu_setup_api(st.other, alt_lb_url(lb), "ListTables", "{}", &r, &hdrs);
+    CHECK_EQ(curl_multi_add_handle(d.multi, st.other), CURLM_OK);
+    int other_done = 0;
+    deadline = tu_now_ms() + 10000;
+    while (!other_done && tu_now_ms() < deadline) {
+        int running;
+        curl_multi_perform(d.multi, &running);
+        CURLMsg *m;
+        int left;
+        while ((m = alt_multi_info_read(lb, &left))) {
+            CHECK(m->easy_handle == st.other);
+            if (m->easy_handle == st.other && m->msg == CURLMSG_DONE) {
+                CHECK_EQ(m->data.result, CURLE_OK);
+                other_done = 1;
+            }
+        }
+        if (!other_done)
+            curl_multi_poll(d.multi, NULL, 0, 100, NULL);
+    }
+    CHECK(other_done);
+    tu_collect(st.other, &r);
+    CHECK_EQ(r.status, 200);
+    curl_multi_remove_handle(d.multi, st.other);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(st.other);
+
+    /* And refreshes keep coming while requests flow. */
+    long mid = total("localnodes");
+    run_for(&d, 500);
+    long end = total("localnodes");
+    fprintf(stderr, "  500 ms more of requests: %ld more /localnodes\n",
+            end - mid);
+    CHECK(end - mid >= 1);
+    check_messages(&d);
+    driver_free(&d);
+    alt_lb_free(lb);
+}
+
+/* ---- detach with a refresh in flight ---- */
+
+static void wait_localnodes_at(driver *d, int node, long want)
+{
+    long long deadline = tu_now_ms() + 5000;
+    while (tc_stat(cl, node, "localnodes") < want && tu_now_ms() < deadline)
+        spin(d, 20);
+    CHECK(tc_stat(cl, node, "localnodes") >= want);
+}
+
+static alt_lb *hung_seed_lb(void)
+{
+    alt_lb *lb = new_lb(4, 1, 1000, 60000);
+    REQUIRE(alt_lb_set_discovery_timeout(lb, 1000, 60000) == ALT_OK);
+    return lb;
+}
+
+/* The only seed accepts /localnodes and never answers: alt_multi_detach()
+ * must take the refresh back out of the multi. */
+static void detach_with_refresh_in_flight(void)
+{
+    reset_cluster();
+    REQUIRE(tc_cmd(cl, NULL, 0, "hang 4") == 0);
+    alt_lb *lb = hung_seed_lb();
+    CURLM *multi = curl_multi_init();
+    REQUIRE(multi);
+    CHECK_EQ(alt_multi_attach(lb, multi), ALT_OK);
+    /* A second attach to the same multi is harmless, to another refused. */
+    CHECK_EQ(alt_multi_attach(lb, multi), ALT_OK);
+    CURLM *other = curl_multi_init();
+    CHECK_EQ(alt_multi_attach(lb, other), ALT_E_STATE);
+    curl_multi_cleanup(other);
+
+    /* The caller has nothing in the multi; the refresh is there alone. */
+    int running = 0;
+    long long deadline = tu_now_ms() + 5000;
+    while (tc_stat(cl, 4, "localnodes") < 1 && tu_now_ms() < deadline) {
+        curl_multi_perform(multi, &running);
+        CHECK(alt_multi_info_read(lb, NULL) == NULL);
+        curl_multi_poll(multi, NULL, 0, 20, NULL);
+    }
+    CHECK_EQ(tc_stat(cl, 4, "localnodes"), 1);
+    curl_multi_perform(multi, &running);
+    CHECK_EQ(running, 1); /* the library's /localnodes, hanging */
+
+    alt_multi_detach(lb);
+    curl_multi_perform(multi, &running);
+    CHECK_EQ(running, 0);
+    int left = -1;
+    CHECK(alt_multi_info_read(lb, &left) == NULL);
+    CHECK_EQ(left, 0);
+    CHECK_EQ(curl_multi_cleanup(multi), CURLM_OK);
+
+    /* The lb itself is fine: requests still go to the seed. */
+    REQUIRE(tc_cmd(cl, NULL, 0, "unhang 4") == 0);
+    driver d;
+    driver_init(&d, lb, 2);
+    run_requests(&d, 4);
+    CHECK_EQ(d.ok200, 4);
+    CHECK_EQ(tc_stat(cl, 4, "api"), 4);
+    check_messages(&d);
+    driver_free(&d);
+    alt_lb_free(lb);
+}
+
+/* The first discovery was abandoned by alt_multi_detach(): it has still
+ * not happened, so attaching again (the seed answers now) must start it at
+ * once, as alt_multi_attach() promises for the first discovery, without
+ * waiting for requests or for the idle interval. */
+static void reattach_redoes_abandoned_discovery(void)
+{
+    reset_cluster();
+    REQUIRE(tc_cmd(cl, NULL, 0, "hang 4") == 0);
+    alt_lb *lb = hung_seed_lb();
+    driver d;
+    driver_init(&d, lb, 1);
+    wait_localnodes_at(&d, 4, 1);
+    alt_multi_detach(lb);
+    int running = 0;
+    curl_multi_perform(d.multi, &running);
+    CHECK_EQ(running, 0);
+    REQUIRE(tc_cmd(cl, NULL, 0, "unhang 4") == 0);
+
+    CHECK_EQ(alt_multi_attach(lb, d.multi), ALT_OK);
+    const char *nodes[8];
+    long long deadline = tu_now_ms() + 3000;
+    while (alt_lb_nodes(lb, nodes, 8) < NNODES && tu_now_ms() < deadline)
+        spin(&d, 20);
+    fprintf(stderr, "  after re-attaching: %zu nodes known, %ld /localnodes "
+            "at the seed\n", alt_lb_nodes(lb, nodes, 8),
+            tc_stat(cl, 4, "localnodes"));
+    CHECK_EQ(alt_lb_nodes(lb, nodes, 8), NNODES);
+    CHECK_EQ(tc_stat(cl, 4, "localnodes"), 2);
+    check_messages(&d);
+    driver_free(&d);
+    alt_lb_free(lb);
+}
+
+/* alt_lb_free() while attached and a refresh hangs: it detaches, so the
+ * multi can still be cleaned up afterwards. */
+static void free_with_refresh_in_flight(void)
+{
+    reset_cluster();
+    REQUIRE(tc_cmd(cl, NULL, 0, "hang 4") == 0);
+    alt_lb *lb = hung_seed_lb();
+    driver d;
+    driver_init(&d, lb, 1);
+    wait_localnodes_at(&d, 4, 1);
+    int running = 0;
+    curl_multi_perform(d.multi, &running);
+    CHECK_EQ(running, 1);
+    alt_lb_free(lb); /* detaches */
+    curl_multi_perform(d.multi, &running);
+    CHECK_EQ(running, 0);
+    for (int i = 0; i < MAXC; i++)
+        curl_easy_cleanup(d.slots[i].easy);
+    CHECK_EQ(curl_multi_cleanup(d.multi), CURLM_OK);
+    REQUIRE(tc_cmd(cl, NULL, 0, "unhang 4") == 0);
+}
+
+/* A node that refuses connections: the caller's failure, seen through
+ * alt_multi_info_read(), takes it out of rotation. Every node answers
+ * /localnodes with all four, the dead one included, so that a refresh
+ * cannot be what removes it: only the failure report can. */
+static void failure_takes_node_out(void)
+{
+    reset_cluster();
+    const char *all = "[\"127.0.0.1\",\"127.0.0.2\",\"127.0.0.3\","
+                      "\"127.0.0.4\"]";
+    for (int i = 1; i <= NNODES; i++)
+        REQUIRE(tc_cmd(cl, NULL, 0, "localnodes %d %s", i, all) == 0);
+    alt_lb *lb = new_lb(1, NNODES, 100, 60000);
+    driver d;
+    driver_init(&d, lb, 4);
+    run_requests(&d, 40); /* warm: all four nodes, connections pooled */
+    CHECK_EQ(d.ok200, 40);
+    for (int i = 1; i <= NNODES; i++)
+        CHECK(d.per_node[i] >= 1);
+    long api_before[NNODES + 1];
+    for (int i = 1; i <= NNODES; i++)
+        api_before[i] = tc_stat(cl, i, "api");
+
+    REQUIRE(tc_cmd(cl, NULL, 0, "kill 3") == 0);
+    long ok_before = d.ok200;
+    /* Requests until 600 ms after the first failure (bounded). */
+    long budget = 1000000;
+    long long deadline = tu_now_ms() + 10000;
+    while (tu_now_ms() < deadline
+           && (d.fail_seen_seq < 0 || tu_now_ms() < d.fail_seen_at + 600))
+        step(&d, &budget, 20);
+    budget = 0;
+    while (in_flight(&d) > 0 && tu_now_ms() < deadline)
+        step(&d, &budget, 50);
+    CHECK(d.fail_seen_seq >= 0);
+    fprintf(stderr, "  after node 3 died: %ld requests, %ld failed; prepared "
+            "within 500 ms after the first failure was read: %ld, of which "
+            "%ld failed\n", d.done - 40, d.failed, d.after_n, d.after_failed);
+    CHECK(d.failed >= 1);
+    CHECK(d.after_n >= 8);       /* enough to have hit node 3 if listed */
+    CHECK_EQ(d.after_failed, 0);
+    /* The successes all landed on the three others. */
+    long api_after = 0;
+    for (int i = 1; i <= NNODES; i++)
+        if (i != 3)
+            api_after += tc_stat(cl, i, "api") - api_before[i];
+    CHECK_EQ(api_after, d.ok200 - ok_before);
+    CHECK_EQ(d.ok200 + d.failed, d.done);
+    /* Out of rotation as soon as alt_multi_info_read() returned it. */
+    CHECK_EQ(d.nodes_at_fail, NNODES - 1);
+    check_messages(&d);
+    driver_free(&d);
+    alt_lb_free(lb);
+    for (int i = 1; i <= NNODES; i++)
+        REQUIRE(tc_cmd(cl, NULL, 0, "localnodes %d default", i) == 0);
+    REQUIRE(tc_cmd(cl, NULL, 0, "revive 3") == 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    cl = tu_cluster("--nodes 4");
+    RUN(first_discovery_through_loop);
+    RUN(info_read_hides_own_transfers);
+    RUN(active_then_idle);
+    RUN(one_refresh_in_flight);
+    RUN(deferred_inside_callback);
+    RUN(detach_with_refresh_in_flight);
+    RUN(reattach_redoes_abandoned_discovery);
+    RUN(free_with_refresh_in_flight);
+    RUN(failure_takes_node_out);
+    tc_stop(cl);
+    curl_global_cleanup();
+    return tu_finish();
+}
