@@ -1,0 +1,84 @@
+# Included by test/CMakeLists.txt: tests that are not one test_*.c each.
+#
+#  example_*   run each example against a local 3-node cluster
+#              (test/cluster/with-cluster.sh) and check its exit status and
+#              that all three nodes answered.
+#  install     installs the build into a temporary prefix and builds a
+#              consumer against it with find_package() and with pkg-config.
+
+set(alt_with_cluster ${CMAKE_CURRENT_SOURCE_DIR}/cluster/with-cluster.sh)
+
+# check-example.sh MODE COMMAND ARGS...
+#   MODE ok:     exit status 0, and 127.0.0.1, .2 and .3 each answered a
+#                request with HTTP 200 ("request I/N: node ADDR HTTP 200").
+#   MODE denied: exit status 1, and each of the three answered HTTP 400
+#                UnrecognizedClientException-style denials (status 400).
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/check-example.sh [=[
+#!/usr/bin/env bash
+set -u
+mode=$1; shift
+out=$("$@" 2>&1)
+rc=$?
+printf '%s\n' "$out"
+fail() { echo "check-example: FAILED: $*" >&2; exit 1; }
+case $mode in
+    ok) want_rc=0 status=200 ;;
+    denied) want_rc=1 status=400 ;;
+    *) fail "unknown mode $mode" ;;
+esac
+[ "$rc" -eq "$want_rc" ] || fail "exit status $rc, expected $want_rc"
+for i in 1 2 3; do
+    grep -Eq "^request [0-9]+/[0-9]+: node 127\.0\.0\.$i HTTP $status\$" <<<"$out" \
+        || fail "no request answered HTTP $status by 127.0.0.$i"
+done
+if [ "$mode" = ok ]; then
+    grep -Eq '^request .*(failed|HTTP [^2])' <<<"$out" && fail "a request did not answer 200"
+fi
+echo "check-example: ok"
+]=])
+set(alt_check_example bash ${CMAKE_CURRENT_BINARY_DIR}/check-example.sh)
+
+if(ALT_BUILD_EXAMPLES)
+  foreach(ex alternator-example multi-poll multi-socket)
+    if(NOT TARGET ${ex})
+      continue()
+    endif()
+    # Plain: one seed (not node 1), the rest learnt by discovery. The multi
+    # examples send their first requests to the seed while discovery runs in
+    # the loop, hence a few more requests.
+    add_test(NAME example_${ex}
+      COMMAND ${alt_with_cluster} --nodes 3 --
+              ${alt_check_example} ok $<TARGET_FILE:${ex}>
+              --port {PORT} --requests 30 127.0.0.2)
+    # SigV4 through a fake domain: the signature must hold on every node.
+    add_test(NAME example_${ex}_sigv4
+      COMMAND ${alt_with_cluster} --nodes 3 --auth alternator:secret_pass --
+              ${alt_check_example} ok $<TARGET_FILE:${ex}>
+              --port {PORT} --requests 30 --fake-domain dog.scylladb.com
+              --credentials alternator:secret_pass 127.0.0.2)
+    # A wrong secret: every node refuses (HTTP 400), exit status 1.
+    add_test(NAME example_${ex}_bad_secret
+      COMMAND ${alt_with_cluster} --nodes 3 --auth alternator:secret_pass --
+              ${alt_check_example} denied $<TARGET_FILE:${ex}>
+              --port {PORT} --requests 30 --fake-domain dog.scylladb.com
+              --credentials alternator:wrong 127.0.0.2)
+    set_tests_properties(example_${ex} example_${ex}_sigv4
+                         example_${ex}_bad_secret PROPERTIES TIMEOUT 120)
+    # Usage errors: exit status 2 and a message, without a cluster.
+    add_test(NAME example_${ex}_usage
+      COMMAND bash -c "\"$0\" --port 8000 >/dev/null 2>&1; a=$?; \"$0\" --port x 127.0.0.1 >/dev/null 2>&1; b=$?; \"$0\" --bogus 1 127.0.0.1 >/dev/null 2>&1; c=$?; echo \"no seed: $a, bad port: $b, bad option: $c\"; [ $a = 2 ] && [ $b = 2 ] && [ $c = 2 ]"
+              $<TARGET_FILE:${ex}>)
+  endforeach()
+endif()
+
+# The installed package, used by a separate project.
+set(alt_consumer_flags "")
+if(ALT_SANITIZE)
+  set(alt_consumer_flags "-fsanitize=address,undefined")
+endif()
+add_test(NAME install
+  COMMAND ${CMAKE_COMMAND} -E env ALT_CONSUMER_FLAGS=${alt_consumer_flags}
+          bash ${CMAKE_CURRENT_SOURCE_DIR}/install/run.sh
+          ${CMAKE_COMMAND} ${CMAKE_C_COMPILER} ${PROJECT_BINARY_DIR}
+          $<CONFIG> ${PROJECT_VERSION})
+set_tests_properties(install PROPERTIES TIMEOUT 300)
