@@ -1,0 +1,288 @@
+/*
+ * The library inside a curl_multi_socket_action loop on epoll: libcurl
+ * tells the loop which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when
+ * to time out (CURLMOPT_TIMERFUNCTION, served by epoll_wait's timeout); the
+ * loop calls curl_multi_socket_action and reads completions with
+ * alt_multi_info_read.
+ *
+ * Proves, against a 3-node cluster, with one seed and no alt_lb_refresh():
+ * the library's /localnodes transfers are added to this multi and driven by
+ * the socket loop alone (the first discovery too), every node gets
+ * requests, every request answers 200, the caller sees exactly one
+ * completion per request it added and never one of the library's, and at
+ * most one refresh runs at a time.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define NNODES 3
+#define NREQ 600
+#define CONC 8
+#define MAGIC 0x5eed5eedu
+
+typedef struct req {
+    unsigned magic;             /* CURLINFO_PRIVATE points here */
+    CURL *easy;
+    struct curl_slist *headers;
+    tu_reply reply;
+    int busy;
+} req;
+
+typedef struct loop {
+    int epfd;
+    long long timer_at;         /* tu_now_ms() deadline, -1: none */
+    long timer_calls;
+    long socket_calls;
+    long epoll_errors;
+    CURLM *multi;
+    alt_lb *lb;
+    req reqs[CONC];
+    long added, done, ok200, foreign, not_done;
+    long per_node[NNODES + 2];
+} loop;
+
+static tc_cluster *cl;
+
+/* CURLMOPT_SOCKETFUNCTION: keep epoll's interest list in step. */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
+                     void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    loop *l = userp;
+    l->socket_calls++;
+    if (what == CURL_POLL_REMOVE) {
+        /* The socket may be closed already: epoll dropped it then. */
+        if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, s, NULL) != 0 && errno != EBADF
+            && errno != ENOENT)
+            l->epoll_errors++;
+        return 0;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = s;
+    if (what & CURL_POLL_IN)
+        ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev.events |= EPOLLOUT;
+    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, s, &ev) != 0) {
+        if (errno != ENOENT || epoll_ctl(l->epfd, EPOLL_CTL_ADD, s, &ev) != 0)
+            l->epoll_errors++;
+    }
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: remember the deadline; the loop serves it. */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    loop *l = userp;
+    l->timer_calls++;
+    l->timer_at = timeout_ms < 0 ? -1 : tu_now_ms() + timeout_ms;
+    return 0;
+}
+
+static void start(loop *l, req *r)
+{
+    tu_setup_api(r->easy, alt_lb_url(l->lb), "ListTables", "{}", &r->reply,
+                 &r->headers);
+    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    CHECK_EQ(alt_curl_prepare(l->lb, r->easy), ALT_OK);
+    CHECK_EQ(curl_multi_add_handle(l->multi, r->easy), CURLM_OK);
+    r->busy = 1;
+    l->added++;
+}
+
+static void read_done(loop *l)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = alt_multi_info_read(l->lb, &left))) {
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        req *r = (req *)(void *)priv;
+        int ours = 0;
+        for (int i = 0; i < CONC; i++)
+            if (r == &l->reqs[i] && r->easy == m->easy_handle && r->busy)
+                ours = 1;
+        if (!ours || r->magic != MAGIC) {
+            l->foreign++;
+            continue;
+        }
+        if (m->msg != CURLMSG_DONE) {
+            l->not_done++;
+            continue;
+        }
+        CURLcode result = m->data.result;
+        tu_collect(r->easy, &r->reply);
+        curl_multi_remove_handle(l->multi, r->easy);
+        curl_slist_free_all(r->headers);
+        r->headers = NULL;
+        r->busy = 0;
+        l->done++;
+        if (result == CURLE_OK && r->reply.status == 200)
+            l->ok200++;
+        else
+            fprintf(stderr, "  request failed: %s, HTTP %ld\n",
+                    curl_easy_strerror(result), r->reply.status);
+        int idx = tu_node_index(r->reply.ip);
+        l->per_node[idx >= 1 && idx <= NNODES ? idx : 0]++;
+    }
+}
+
+static int in_flight(const loop *l)
+{
+    int n = 0;
+    for (int i = 0; i < CONC; i++)
+        n += l->reqs[i].busy;
+    return n;
+}
+
+/* One turn: wait for a socket or the timer, tell libcurl, read what
+ * finished, top the requests up while *budget lasts. */
+static void turn(loop *l, long *budget)
+{
+    int wait = 100;
+    if (l->timer_at >= 0) {
+        long long left = l->timer_at - tu_now_ms();
+        wait = left < 0 ? 0 : left < 100 ? (int)left : 100;
+    }
+    struct epoll_event evs[16];
+    int n = epoll_wait(l->epfd, evs, 16, wait);
+    int running;
+    if (n < 0 && errno != EINTR)
+        l->epoll_errors++;
+    for (int i = 0; i < n; i++) {
+        int flags = 0;
+        if (evs[i].events & (EPOLLIN | EPOLLHUP))
+            flags |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT)
+            flags |= CURL_CSELECT_OUT;
+        if (evs[i].events & EPOLLERR)
+            flags |= CURL_CSELECT_ERR;
+        CHECK_EQ(curl_multi_socket_action(l->multi, evs[i].data.fd, flags,
+                                          &running), CURLM_OK);
+    }
+    if (l->timer_at >= 0 && tu_now_ms() >= l->timer_at) {
+        l->timer_at = -1;
+        CHECK_EQ(curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0,
+                                          &running), CURLM_OK);
+    }
+    read_done(l);
+    for (int i = 0; i < CONC && budget && *budget > 0; i++)
+        if (!l->reqs[i].busy) {
+            start(l, &l->reqs[i]);
+            (*budget)--;
+        }
+}
+
+static long total(const char *what)
+{
+    long sum = 0;
+    for (int i = 1; i <= NNODES; i++) {
+        long v = tc_stat(cl, i, what);
+        REQUIRE(v >= 0);
+        sum += v;
+    }
+    return sum;
+}
+
+static void socket_loop_epoll(void)
+{
+    REQUIRE(tc_cmd(cl, NULL, 0, "reset") == 0);
+    loop l;
+    memset(&l, 0, sizeof l);
+    l.timer_at = -1;
+    l.epfd = epoll_create1(EPOLL_CLOEXEC);
+    REQUIRE(l.epfd >= 0);
+    l.multi = curl_multi_init();
+    REQUIRE(l.multi);
+    curl_multi_setopt(l.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(l.multi, CURLMOPT_SOCKETDATA, &l);
+    curl_multi_setopt(l.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(l.multi, CURLMOPT_TIMERDATA, &l);
+    for (int i = 0; i < CONC; i++) {
+        l.reqs[i].magic = MAGIC;
+        l.reqs[i].easy = curl_easy_init();
+        REQUIRE(l.reqs[i].easy);
+    }
+    l.lb = tu_lb(tc_port(cl), 1, 1);
+    REQUIRE(alt_lb_set_refresh_interval(l.lb, 50, 60000) == ALT_OK);
+
+    /* Attaching adds the first discovery: libcurl asks for a timer. */
+    long timer_before = l.timer_calls;
+    CHECK_EQ(alt_multi_attach(l.lb, l.multi), ALT_OK);
+    CHECK(l.timer_calls > timer_before);
+    CHECK(l.timer_at >= 0);
+
+    long long t0 = tu_now_ms();
+    long budget = NREQ;
+    long long deadline = t0 + 20000;
+    while ((budget > 0 || in_flight(&l) > 0) && tu_now_ms() < deadline)
+        turn(&l, &budget);
+    long long ms = tu_now_ms() - t0;
+    /* A little more turning: no stray completion may show up. */
+    long long end = tu_now_ms() + 200;
+    while (tu_now_ms() < end)
+        turn(&l, NULL);
+
+    long ln = total("localnodes");
+    fprintf(stderr, "  connections accepted by the nodes: %ld\n",
+            total("conns"));
+    fprintf(stderr, "  %d requests in %lld ms at concurrency %d: %ld on "
+            "node 1, %ld on node 2, %ld on node 3; %ld /localnodes "
+            "(active interval 50 ms: at most ~%lld); %ld timer and %ld "
+            "socket callbacks\n", NREQ, ms, CONC, l.per_node[1],
+            l.per_node[2], l.per_node[3], ln, ms / 50 + 1, l.timer_calls,
+            l.socket_calls);
+    CHECK_EQ(budget, 0);
+    CHECK_EQ(l.added, NREQ);
+    CHECK_EQ(l.done, NREQ);
+    CHECK_EQ(l.ok200, NREQ);
+    CHECK_EQ(l.foreign, 0);
+    CHECK_EQ(l.not_done, 0);
+    CHECK_EQ(l.per_node[0], 0);
+    for (int i = 1; i <= NNODES; i++) {
+        CHECK(l.per_node[i] >= NREQ / 10);
+        CHECK(tc_stat(cl, i, "api") == l.per_node[i]);
+    }
+    const char *nodes[8];
+    CHECK_EQ(alt_lb_nodes(l.lb, nodes, 8), NNODES);
+    /* The first discovery, then refreshes added by alt_curl_prepare() as
+     * the active interval passed: all driven by this loop alone. */
+    CHECK(ln >= 2);
+    CHECK(tc_stat(cl, 1, "localnodes") >= 1); /* the seed was asked first */
+    CHECK(ln <= ms / 45 + 3);         /* at most one per active interval */
+    CHECK_EQ(l.epoll_errors, 0);
+
+    /* With nothing of the caller's left, detaching leaves libcurl with no
+     * transfer at all. */
+    alt_multi_detach(l.lb);
+    int running = -1;
+    CHECK_EQ(curl_multi_socket_action(l.multi, CURL_SOCKET_TIMEOUT, 0,
+                                      &running), CURLM_OK);
+    CHECK_EQ(running, 0);
+    for (int i = 0; i < CONC; i++) {
+        if (l.reqs[i].busy)
+            curl_multi_remove_handle(l.multi, l.reqs[i].easy);
+        curl_slist_free_all(l.reqs[i].headers);
+        curl_easy_cleanup(l.reqs[i].easy);
+    }
+    alt_lb_free(l.lb);
+    CHECK_EQ(curl_multi_cleanup(l.multi), CURLM_OK);
+    close(l.epfd);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    cl = tu_cluster("--nodes 3");
+    RUN(socket_loop_epoll);
+    tc_stop(cl);
+    curl_global_cleanup();
+    return tu_finish();
+}
