@@ -82,3 +82,9 @@ add_test(NAME install
           ${CMAKE_COMMAND} ${CMAKE_C_COMPILER} ${PROJECT_BINARY_DIR}
           $<CONFIG> ${PROJECT_VERSION})
 set_tests_properties(install PROPERTIES TIMEOUT 300)
+
+# test_e2e reads the DynamoDB answers with json-c (the library's own
+# dependency, found by the top CMakeLists.txt).
+if(TARGET test_e2e)
+  target_link_libraries(test_e2e PRIVATE PkgConfig::JSONC)
+endif()
