@@ -296,6 +296,11 @@ ALT_EXTERN CURLcode alt_curl_perform(alt_lb *lb, CURL *easy);
  * loops alike: the added transfer is announced through the multi's timer
  * callback as usual.
  *
+ * The library has no timer of its own: a due refresh starts from the
+ * caller's next alt_curl_prepare() or alt_multi_info_read(). A loop that
+ * sleeps with no transfer at all therefore does not refresh while idle (and
+ * has nothing to balance then); the next request catches up.
+ *
  * Also sets CURLMOPT_MAXCONNECTS to (live nodes x handles prepared + 1) and
  * raises it as either grows, so that connections to every node stay pooled.
  *

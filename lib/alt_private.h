@@ -23,18 +23,28 @@
 #define ALT_BACKOFF_MAX_MS 30000
 
 /*
- * One node address. Records are immortal: created once per distinct address
- * and freed only by alt_lb_free(), so the CONNECT_TO list embedded here can
- * be handed to libcurl without any lifetime question.
+ * One node address, with its prebuilt CONNECT_TO list. Records are never
+ * freed before alt_lb_free(), so a pointer to one handed to libcurl or held
+ * by a racing reader always points to valid memory. Once ALT_MAX_NODES
+ * addresses have been seen, a record nothing can still use (see
+ * alt__intern) is reused for a new address; its previous strings are kept
+ * until it is reused again.
  */
 typedef struct alt__node {
     struct curl_slist connect_to;   /* .data = "fake:port:addr:port" */
     struct alt__node *next;         /* registry chain */
     _Atomic int64_t down_until;     /* monotonic ms; 0 = healthy */
     _Atomic unsigned failures;      /* consecutive connection failures */
+    char *addr;                     /* the address; shares text's block */
+    char *text;                     /* block holding addr and connect_to */
+    char *old_text;                 /* the block before the last reuse */
     bool listed;                    /* in the last accepted answer; lb->mu */
-    char addr[];                    /* address, then the connect_to text */
+    bool seed;                      /* never reused */
+    bool in_use;                    /* scratch of alt__intern; lb->mu */
 } alt__node;
+
+/* Marks a handle's slot while alt_curl_prepare() picks (see nodes.c). */
+#define ALT_PICKING ((alt__node *)(uintptr_t)1)
 
 /* Which node each easy handle was last pointed at. Slots are immortal too;
  * lookups are lock-free, inserts take lb->mu. */
@@ -53,19 +63,21 @@ typedef struct alt__htab {
 /* A /localnodes request in progress, on an easy handle of the library's. */
 typedef struct alt__job {
     CURL *easy;
-    alt__node *target;
+    _Atomic(alt__node *) target;    /* while a request runs, else NULL */
+    alt__node **cand;               /* this round's candidates */
+    size_t ncand, cand_cap;
     char *body;
     size_t len, cap;
     char errbuf[CURL_ERROR_SIZE];
     size_t attempt;                 /* candidates tried in this round */
-    size_t base;                    /* where this round starts in the live set */
 } alt__job;
 
 struct alt_lb {
     /* Hot, read by every alt_curl_prepare(). */
     _Atomic uint64_t rr;                    /* round-robin counter */
     _Atomic size_t nlive;
-    _Atomic(alt__node *) *live;             /* [ALT_MAX_NODES] */
+    _Atomic(alt__node *) *live;             /* [ALT_MAX_LISTED] */
+    size_t live_high;                       /* most slots ever published */
     _Atomic int64_t due_active;             /* ms: next refresh while busy */
     bool sigv4;
     _Atomic bool used;                      /* configuration is frozen */
@@ -141,13 +153,17 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len);
 alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n);
 void alt__rebuild_live(alt_lb *lb);
 alt__node *alt__pick(alt_lb *lb);
+bool alt__node_busy(const alt_lb *lb, const alt__node *node);
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon);
 void alt__node_ok(alt_lb *lb, alt__node *node);
 alt_code alt__build_connect_to(alt_lb *lb);
 void alt__free_nodes(alt_lb *lb);
 
 /* handles.c: which node each easy handle was given. */
-alt_code alt__remember(alt_lb *lb, const CURL *easy, alt__node *node);
+alt__slot *alt__slot_for(alt_lb *lb, const CURL *easy);
+/* Sets in_use on every node a handle may still use; false while some
+ * prepare is picking (nothing may be reused then). Caller holds lb->mu. */
+bool alt__mark_handles_in_use(alt_lb *lb);
 alt__node *alt__take(alt_lb *lb, const CURL *easy);
 void alt__free_handles(alt_lb *lb);
 
@@ -156,9 +172,10 @@ alt_code alt__job_init(alt_lb *lb, alt__job *job);
 void alt__job_cleanup(alt__job *job);
 alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target);
 alt_code alt__job_finish(alt_lb *lb, alt__job *job, CURLcode result);
+alt_code alt__job_round(alt_lb *lb, alt__job *job);
 alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
                           alt__node **out, size_t max, size_t *n);
-alt__node *alt__next_candidate(alt_lb *lb, alt__job *job);
+alt__node *alt__next_candidate(alt__job *job);
 
 /* refresh.c: when a refresh is due; the blocking and threaded refresh. */
 bool alt__refresh_due(alt_lb *lb, int64_t now);

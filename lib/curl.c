@@ -2,9 +2,9 @@
  * curl.c: the per-request path: prepare, done, and easy-mode perform with
  * retries on another node.
  *
- * alt_curl_prepare() is the product's hot loop: a relaxed counter, two
- * acquire loads, one setopt, one lock-free table store and a coarse clock
- * read. Keep it that way; measure it with test/bench before and after any
+ * alt_curl_prepare() is the product's hot loop: a lock-free table probe,
+ * two stores to the handle's slot, a counter increment, two loads, one
+ * setopt and a coarse clock read. Keep it that way; measure it with test/bench before and after any
  * change.
  */
 #include "alt_private.h"
@@ -45,21 +45,29 @@ alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
     if (!lb || !easy)
         return ALT_E_INVALID_ARG;
     alt__freeze(lb);
+    /* The mark keeps the picked node's record from being reused for
+     * another address until the transfer is reported done (nodes.c). */
+    alt__slot *slot = alt__slot_for(lb, easy);
+    if (slot)
+        atomic_store(&slot->node, ALT_PICKING);
     alt__node *node = alt__pick(lb);
-    if (curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to) != CURLE_OK)
+    if (curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to) != CURLE_OK
+        || (lb->sigv4
+            && (curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, lb->sigv4_param) != CURLE_OK
+                || curl_easy_setopt(easy, CURLOPT_USERNAME, lb->access_key) != CURLE_OK
+                || curl_easy_setopt(easy, CURLOPT_PASSWORD, lb->secret_key) != CURLE_OK))) {
+        if (slot)
+            atomic_store(&slot->node, NULL);
         return ALT_E_CURL;
-    if (lb->sigv4
-        && (curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, lb->sigv4_param) != CURLE_OK
-            || curl_easy_setopt(easy, CURLOPT_USERNAME, lb->access_key) != CURLE_OK
-            || curl_easy_setopt(easy, CURLOPT_PASSWORD, lb->secret_key) != CURLE_OK))
-        return ALT_E_CURL;
-    alt_code rc = alt__remember(lb, easy, node);
+    }
+    if (slot)
+        atomic_store_explicit(&slot->node, node, memory_order_release);
     if (alt__now_ms() >= atomic_load_explicit(&lb->due_active,
                                               memory_order_relaxed)
         && atomic_load(&lb->attached)
         && pthread_equal(pthread_self(), lb->multi_thread))
         alt__multi_kick(lb);
-    return rc;
+    return slot ? ALT_OK : ALT_E_NOMEM;
 }
 
 void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result)
@@ -95,7 +103,7 @@ CURLcode alt_curl_perform(alt_lb *lb, CURL *easy)
         bool retriable;
         bool failed = alt__connection_failure(easy, result, &retriable);
         alt_curl_done(lb, easy, result);
-        if (!failed || !retriable)
+        if (!failed || !retriable || i + 1 == tries)
             break;
         alt__log(lb, ALT_LOG_INFO, "retrying on another node: %s",
                  curl_easy_strerror(result));

@@ -81,6 +81,7 @@ void alt__job_cleanup(alt__job *job)
     if (job->easy)
         curl_easy_cleanup(job->easy);
     free(job->body);
+    free(job->cand);
     memset(job, 0, sizeof *job);
 }
 
@@ -95,7 +96,7 @@ alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target)
         snprintf(url, sizeof url, "%slocalnodes?dc=%s", lb->url, lb->dc);
     else
         snprintf(url, sizeof url, "%slocalnodes", lb->url);
-    job->target = target;
+    atomic_store(&job->target, target);
     job->len = 0;
     job->errbuf[0] = '\0';
     if (curl_easy_setopt(job->easy, CURLOPT_URL, url) != CURLE_OK
@@ -105,24 +106,54 @@ alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target)
     return ALT_OK;
 }
 
-alt__node *alt__next_candidate(alt_lb *lb, alt__job *job)
-{
-    if (job->attempt == 0)
-        job->base = atomic_fetch_add(&lb->refresh_rr, 1);
-    size_t k = job->attempt++;
-    size_t nlive = atomic_load_explicit(&lb->nlive, memory_order_acquire);
-    if (k < nlive)
-        return atomic_load(&lb->live[(job->base + k) % nlive]);
-    k -= nlive;
-    return k < lb->nseeds ? lb->seeds[k] : NULL;
-}
-
 static bool contains(alt__node *const *nodes, size_t n, const alt__node *x)
 {
     for (size_t i = 0; i < n; i++)
         if (nodes[i] == x)
             return true;
     return false;
+}
+
+alt_code alt__job_round(alt_lb *lb, alt__job *job)
+{
+    /* A snapshot: the live set shrinks as candidates fail during the round,
+     * and walking it live would skip nodes. */
+    alt_code rc = ALT_OK;
+    pthread_mutex_lock(&lb->mu);
+    size_t n = atomic_load(&lb->nlive), need = n + lb->nseeds;
+    if (need > job->cand_cap) {
+        alt__node **cand = realloc(job->cand, need * sizeof *cand);
+        if (!cand) {
+            rc = ALT_E_NOMEM;
+            goto out;
+        }
+        job->cand = cand;
+        job->cand_cap = need;
+    }
+    size_t start = atomic_fetch_add(&lb->refresh_rr, 1);
+    job->ncand = 0;
+    for (size_t i = 0; i < n; i++)
+        job->cand[job->ncand++] = atomic_load(&lb->live[(start + i) % n]);
+    for (size_t i = 0; i < lb->nseeds; i++)
+        if (!contains(job->cand, job->ncand, lb->seeds[i]))
+            job->cand[job->ncand++] = lb->seeds[i];
+out:
+    job->attempt = 0;
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
+}
+
+alt__node *alt__next_candidate(alt__job *job)
+{
+    /* Nodes that failed meanwhile are skipped; seeds are the last resort
+     * and always asked. */
+    int64_t now = alt__now_ms();
+    while (job->attempt < job->ncand) {
+        alt__node *node = job->cand[job->attempt++];
+        if (node->seed || atomic_load(&node->down_until) <= now)
+            return node;
+    }
+    return NULL;
 }
 
 /* Validates and interns the addresses of a /localnodes body. Invalid entries
@@ -182,7 +213,7 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
                 rc = ALT_E_NOMEM;
                 break;
             }
-            full++;
+            full++; /* no record can be reused right now */
             continue;
         }
         if (!contains(out, *n, node))
@@ -192,7 +223,7 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
     json_object_put(root);
     if (full)
         alt__log(lb, ALT_LOG_WARN, "/localnodes: node registry full (%d "
-                 "addresses ever seen): ignored %zu new ones", ALT_MAX_NODES,
+                 "addresses, all in use): ignored %zu new ones", ALT_MAX_NODES,
                  full);
     if (dropped)
         alt__log(lb, ALT_LOG_WARN, "/localnodes: dropped %zu of %zu entries "
@@ -221,7 +252,7 @@ static alt_code curl_failure(alt_lb *lb, alt__job *job, CURLcode result)
     }
 }
 
-alt_code alt__job_finish(alt_lb *lb, alt__job *job, CURLcode result)
+static alt_code finish(alt_lb *lb, alt__job *job, CURLcode result)
 {
     if (result != CURLE_OK)
         return curl_failure(lb, job, result);
@@ -256,4 +287,11 @@ alt_code alt__job_finish(alt_lb *lb, alt__job *job, CURLcode result)
     alt__log(lb, ALT_LOG_DEBUG, "/localnodes from %s: %zu nodes",
              job->target->addr, n);
     return ALT_OK;
+}
+
+alt_code alt__job_finish(alt_lb *lb, alt__job *job, CURLcode result)
+{
+    alt_code rc = finish(lb, job, result);
+    atomic_store(&job->target, NULL);
+    return rc;
 }

@@ -84,21 +84,33 @@ out:
     return s;
 }
 
-alt_code alt__remember(alt_lb *lb, const CURL *easy, alt__node *node)
+alt__slot *alt__slot_for(alt_lb *lb, const CURL *easy)
 {
     alt__slot *s = find(atomic_load_explicit(&lb->handles,
                                              memory_order_acquire), easy);
-    if (!s && !(s = insert(lb, easy)))
-        return ALT_E_NOMEM;
-    atomic_store_explicit(&s->node, node, memory_order_release);
-    return ALT_OK;
+    return s ? s : insert(lb, easy);
 }
 
 alt__node *alt__take(alt_lb *lb, const CURL *easy)
 {
     alt__slot *s = find(atomic_load_explicit(&lb->handles,
                                              memory_order_acquire), easy);
-    return s ? atomic_exchange(&s->node, NULL) : NULL;
+    alt__node *node = s ? atomic_exchange(&s->node, NULL) : NULL;
+    return node == ALT_PICKING ? NULL : node;
+}
+
+bool alt__mark_handles_in_use(alt_lb *lb)
+{
+    alt__htab *t = atomic_load(&lb->handles);
+    for (size_t i = 0; t && i <= t->mask; i++) {
+        alt__slot *s = atomic_load(&t->slot[i]);
+        alt__node *node = s ? atomic_load(&s->node) : NULL;
+        if (node == ALT_PICKING)
+            return false;
+        if (node)
+            node->in_use = true;
+    }
+    return true;
 }
 
 void alt__free_handles(alt_lb *lb)

@@ -93,7 +93,7 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
         goto fail_thread;
     block_mu = true;
 
-    lb->live = calloc(ALT_MAX_NODES, sizeof *lb->live);
+    lb->live = calloc(ALT_MAX_LISTED, sizeof *lb->live);
     lb->seeds = calloc(nseeds, sizeof *lb->seeds);
     lb->block_multi = curl_multi_init();
     lb->thread_multi = curl_multi_init();
@@ -104,6 +104,7 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
         alt__node *node = alt__intern(lb, seeds[i], strlen(seeds[i]));
         if (!node)
             goto fail;
+        node->seed = true;
         size_t j;
         for (j = 0; j < lb->nseeds && lb->seeds[j] != node; j++)
             ;

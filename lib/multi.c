@@ -27,11 +27,11 @@ static void size_pool(alt_lb *lb)
 static void start_attempt(alt_lb *lb)
 {
     alt__job *job = &lb->multi_job;
-    alt__node *target = alt__next_candidate(lb, job);
+    alt__node *target = alt__next_candidate(job);
     if (!target) {
         alt__log(lb, ALT_LOG_ERROR, "refresh failed: no node answered with a "
                  "usable list; keeping %zu nodes", atomic_load(&lb->nlive));
-        job->attempt = 0;
+        lb->multi_pending = false;
         alt__refresh_release(lb);
         return;
     }
@@ -61,7 +61,10 @@ void alt__multi_kick(alt_lb *lb)
     }
     if (!alt__refresh_due(lb, alt__now_ms()) || !alt__refresh_claim(lb))
         return;
-    lb->multi_job.attempt = 0;
+    if (alt__job_round(lb, &lb->multi_job) != ALT_OK) {
+        alt__refresh_release(lb);
+        return;
+    }
     size_pool(lb);
     start_attempt(lb);
 }
@@ -92,7 +95,6 @@ static void finish_job(alt_lb *lb, CURLcode result)
     lb->multi_job_added = false;
     alt_code rc = alt__job_finish(lb, job, result);
     if (rc == ALT_OK || rc == ALT_E_NOMEM) {
-        job->attempt = 0;
         alt__refresh_release(lb);
         size_pool(lb);
         return;
@@ -129,11 +131,14 @@ void alt_multi_detach(alt_lb *lb)
         return;
     if (lb->multi_job_added)
         curl_multi_remove_handle(lb->multi, lb->multi_job.easy);
-    if (lb->multi_job_added || lb->multi_pending)
+    atomic_store(&lb->multi_job.target, NULL);
+    if (lb->multi_job_added || lb->multi_pending) {
+        /* Cut short: due again at once, wherever refreshes run next. */
         alt__refresh_release(lb);
+        alt__refresh_soon(lb);
+    }
     lb->multi_job_added = false;
     lb->multi_pending = false;
-    lb->multi_job.attempt = 0;
     atomic_store(&lb->attached, false);
     lb->multi = NULL;
 }

@@ -1,11 +1,11 @@
 /*
  * nodes.c: the node registry, the live set and the round-robin pick.
  *
- * Every address ever seen is interned once as an immortal alt__node holding
- * its prebuilt CONNECT_TO list. The live set is an array of node pointers
- * published slot by slot with release stores and a count: a reader racing a
- * rewrite may pick a node that was just dropped, never a freed one, because
- * nothing is freed before alt_lb_free(). Writers hold lb->mu.
+ * Every address seen is interned once as an alt__node holding its prebuilt
+ * CONNECT_TO list; records are never freed before alt_lb_free(). The live
+ * set is an array of node pointers published slot by slot and a count: a
+ * reader racing a rewrite may pick a node that was just dropped, never freed
+ * memory. Writers hold lb->mu.
  */
 #include "alt_private.h"
 
@@ -63,36 +63,86 @@ bool alt__valid_host(const char *s, size_t len, bool allow_ipv6)
     return valid_dns_name(buf, len);
 }
 
-/* "fake:port:addr:port", IPv6 addresses in brackets. */
-static char *connect_to_text(const alt_lb *lb, const char *addr)
+/* One block "addr\0fake:port:addr:port\0", IPv6 addresses in brackets. */
+static char *make_text(const alt_lb *lb, const char *addr, size_t len)
 {
-    bool v6 = strchr(addr, ':') != NULL;
-    size_t len = strlen(lb->fake_domain) + strlen(addr) + 32;
-    char *text = malloc(len);
-    if (text)
-        snprintf(text, len, "%s:%d:%s%s%s:%d", lb->fake_domain, lb->port,
-                 v6 ? "[" : "", addr, v6 ? "]" : "", lb->port);
+    bool v6 = memchr(addr, ':', len) != NULL;
+    size_t size = 2 * len + strlen(lb->fake_domain) + 32;
+    char *text = malloc(size);
+    if (!text)
+        return NULL;
+    int head = snprintf(text, size, "%.*s", (int)len, addr);
+    snprintf(text + head + 1, size - (size_t)head - 1, "%s:%d:%s%.*s%s:%d",
+             lb->fake_domain, lb->port, v6 ? "[" : "", (int)len, addr,
+             v6 ? "]" : "", lb->port);
     return text;
+}
+
+/* Points node at a new text block, keeping the previous one alive: a
+ * transfer or a racing reader may still hold the old strings. */
+static void set_text(alt__node *node, char *text)
+{
+    free(node->old_text);
+    node->old_text = node->text;
+    node->text = text;
+    node->addr = text;
+    __atomic_store_n(&node->connect_to.data, text + strlen(text) + 1,
+                     __ATOMIC_RELEASE);
+}
+
+bool alt__node_busy(const alt_lb *lb, const alt__node *node)
+{
+    return node == atomic_load(&lb->block_job.target)
+           || node == atomic_load(&lb->thread_job.target)
+           || node == atomic_load(&lb->multi_job.target);
+}
+
+/*
+ * A record nothing can use any more, or NULL. Nothing can use a record that
+ * is neither listed nor a seed (so no live slot holds it: publish() also
+ * rewrites the slots past the count), is the target of no running
+ * discovery, and is in no handle's slot (a transfer not yet reported done).
+ * A prepare racing us marks its slot ALT_PICKING before it reads the live
+ * set (both sides sequentially consistent), so either it picked from the
+ * current set or we see the mark and reuse nothing. Caller holds lb->mu.
+ */
+static alt__node *reusable(alt_lb *lb)
+{
+    for (alt__node *n = lb->registry; n; n = n->next)
+        n->in_use = n->listed || n->seed || alt__node_busy(lb, n);
+    if (!alt__mark_handles_in_use(lb))
+        return NULL;
+    for (alt__node *n = lb->registry; n; n = n->next)
+        if (!n->in_use)
+            return n;
+    return NULL;
 }
 
 alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
 {
     for (alt__node *n = lb->registry; n; n = n->next)
-        if (strlen(n->addr) == len && memcmp(n->addr, addr, len) == 0)
+        if (strncmp(n->addr, addr, len) == 0 && n->addr[len] == '\0')
             return n;
-    if (lb->nregistry >= ALT_MAX_NODES)
-        return NULL; /* the caller tells: it may hold lb->mu */
-    alt__node *node = calloc(1, sizeof *node + len + 1);
-    if (!node)
+    char *text = make_text(lb, addr, len);
+    if (!text)
         return NULL;
-    memcpy(node->addr, addr, len);
-    if (!(node->connect_to.data = connect_to_text(lb, node->addr))) {
-        free(node);
+    alt__node *node;
+    if (lb->nregistry < ALT_MAX_NODES) {
+        if (!(node = calloc(1, sizeof *node))) {
+            free(text);
+            return NULL;
+        }
+        node->next = lb->registry;
+        lb->registry = node;
+        lb->nregistry++;
+    } else if ((node = reusable(lb))) {
+        atomic_store(&node->down_until, 0);
+        atomic_store(&node->failures, 0);
+    } else {
+        free(text);
         return NULL;
     }
-    node->next = lb->registry;
-    lb->registry = node;
-    lb->nregistry++;
+    set_text(node, text);
     return node;
 }
 
@@ -104,17 +154,15 @@ alt_code alt__build_connect_to(alt_lb *lb)
     if (!texts)
         return ALT_E_NOMEM;
     for (alt__node *n = lb->registry; n; n = n->next, i++)
-        if (!(texts[i] = connect_to_text(lb, n->addr))) {
+        if (!(texts[i] = make_text(lb, n->addr, strlen(n->addr)))) {
             while (i > 0)
                 free(texts[--i]);
             free(texts);
             return ALT_E_NOMEM;
         }
     i = 0;
-    for (alt__node *n = lb->registry; n; n = n->next, i++) {
-        free(n->connect_to.data);
-        n->connect_to.data = texts[i];
-    }
+    for (alt__node *n = lb->registry; n; n = n->next, i++)
+        set_text(n, texts[i]);
     free(texts);
     return ALT_OK;
 }
@@ -124,7 +172,8 @@ void alt__free_nodes(alt_lb *lb)
     alt__node *n = lb->registry;
     while (n) {
         alt__node *next = n->next;
-        free(n->connect_to.data);
+        free(n->text);
+        free(n->old_text);
         free(n);
         n = next;
     }
@@ -132,12 +181,18 @@ void alt__free_nodes(alt_lb *lb)
     lb->nregistry = 0;
 }
 
-/* Publishes nodes[0..n) as the live set. Caller holds lb->mu. */
+/* Publishes nodes[0..n) as the live set. Slots past n that an earlier,
+ * larger set used are refilled with current nodes, so that no slot keeps a
+ * node that has left. Caller holds lb->mu. */
 static void publish(alt_lb *lb, alt__node *const *nodes, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        atomic_store_explicit(&lb->live[i], nodes[i], memory_order_release);
-    atomic_store_explicit(&lb->nlive, n, memory_order_release);
+        atomic_store(&lb->live[i], nodes[i]);
+    for (size_t i = n; i < lb->live_high; i++)
+        atomic_store(&lb->live[i], nodes[i % n]);
+    if (n > lb->live_high)
+        lb->live_high = n;
+    atomic_store(&lb->nlive, n);
 }
 
 /* Live = listed nodes out of back-off; all listed ones if every one is in
@@ -185,9 +240,10 @@ alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n)
 
 alt__node *alt__pick(alt_lb *lb)
 {
-    size_t n = atomic_load_explicit(&lb->nlive, memory_order_acquire);
+    /* Sequentially consistent loads (plain loads on x86): see reusable(). */
+    size_t n = atomic_load(&lb->nlive);
     uint64_t i = atomic_fetch_add_explicit(&lb->rr, 1, memory_order_relaxed);
-    return atomic_load_explicit(&lb->live[i % n], memory_order_acquire);
+    return atomic_load(&lb->live[i % n]);
 }
 
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon)

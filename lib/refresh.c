@@ -77,15 +77,18 @@ static alt_code refresh_round(alt_lb *lb, alt__job *job, CURLM *multi)
     alt_code rc = alt__job_init(lb, job);
     if (rc != ALT_OK)
         return rc;
+    if ((rc = alt__job_round(lb, job)) != ALT_OK)
+        return rc;
     rc = ALT_E_UNREACHABLE;
-    job->attempt = 0;
     alt__node *target;
-    while ((target = alt__next_candidate(lb, job))) {
+    while ((target = alt__next_candidate(job))) {
         if ((rc = alt__job_setup(lb, job, target)) != ALT_OK)
             break;
         CURLcode result = run_one(lb, job, multi);
-        if (atomic_load(&lb->stopping))
+        if (atomic_load(&lb->stopping)) {
+            atomic_store(&job->target, NULL);
             return ALT_E_ABORTED;
+        }
         rc = alt__job_finish(lb, job, result);
         if (rc == ALT_OK || rc == ALT_E_NOMEM)
             break;
