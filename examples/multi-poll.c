@@ -166,10 +166,12 @@ int main(int argc, char **argv)
             finished++;
 
     while (finished < requests) {
+        /* Drive the transfers, handle what finished (and start the next
+         * requests), then sleep until there is something to do. Reading the
+         * completions before sleeping matters: a transfer that ended in
+         * this curl_multi_perform() must not wait for the poll's timeout. */
         int running;
         CURLMcode mc = curl_multi_perform(multi, &running);
-        if (mc == CURLM_OK)
-            mc = curl_multi_poll(multi, NULL, 0, 1000, NULL);
         if (mc != CURLM_OK) {
             fprintf(stderr, "multi-poll: %s\n", curl_multi_strerror(mc));
             break;
@@ -203,6 +205,11 @@ int main(int argc, char **argv)
             /* Reuse the handle for the next request, on the next node. */
             if (started < requests && start(lb, multi, s, ++started) != 0)
                 finished++;
+        }
+        if (finished < requests
+            && (mc = curl_multi_poll(multi, NULL, 0, 1000, NULL)) != CURLM_OK) {
+            fprintf(stderr, "multi-poll: %s\n", curl_multi_strerror(mc));
+            break;
         }
     }
 
