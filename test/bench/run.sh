@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of issue 4 and prints one Markdown report.
+#
+#   test/bench/run.sh [build-dir]        (default: build-bench in the repo)
+#
+# Builds the library and alt_bench in Release if needed, installs nginx-light
+# and HAProxy from Debian if they are missing, starts them on 127.0.0.x with
+# generated configurations in a temporary directory (servers pinned to the
+# second CPU, the client pins itself to the first), runs the five parts and
+# stops every server it started, by PID, also on error or Ctrl-C.
+#
+# Environment: BENCH_PORT_BASE (default: random in 20000..39999),
+# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 3 5"),
+# BENCH_OUT (also write the report to this file), BENCH_SERVE=1 (only start
+# the servers of part 2 and wait, for profiling alt_bench by hand).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${1:-$repo/build-bench}
+requests=${BENCH_REQUESTS:-20000}
+reps=${BENCH_REPS:-3}
+parts=${BENCH_PARTS:-"1 2 3 5"}
+base=${BENCH_PORT_BASE:-$((20000 + RANDOM % 20000))}
+ncpu=$(nproc)
+server_cpu=$((ncpu > 1 ? 1 : 0))
+
+log() { echo "run.sh: $*" >&2; }
+
+# --- servers: install if missing ---------------------------------------------
+if [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/haproxy ]; then
+    log "installing nginx-light and haproxy"
+    apt-get update && apt-get install -y nginx-light haproxy
+fi
+
+# --- build ---------------------------------------------------------------------
+if grep -q 'add_subdirectory(test/bench)' "$repo/CMakeLists.txt"; then
+    src=$repo; exe=test/bench/alt_bench; opts=(-DALT_BUILD_BENCH=ON)
+else
+    # The top CMakeLists.txt does not add test/bench: build it alone (it
+    # builds the library from this source tree itself).
+    src=$here; exe=alt_bench; opts=()
+fi
+if [ -f "$build/CMakeCache.txt" ] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$src" "$build/CMakeCache.txt"; then
+    build=$build/bench-release # configured from another source dir: nest
+fi
+if [ -f "$build/CMakeCache.txt" ] && grep -q '^ALT_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
+    build=$build/bench-release # numbers from a sanitizer build mean nothing
+fi
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release "${opts[@]}" >/dev/null
+cmake --build "$build" --target alt_bench -j"$ncpu" >/dev/null
+bench=$build/$exe
+
+# --- temp dir, cleanup -----------------------------------------------------------
+tmp=$(mktemp -d /tmp/alt-bench.XXXXXX)
+pids=()
+stop_all() {
+    local p
+    for p in "${pids[@]:-}"; do
+        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
+    done
+    for p in "${pids[@]:-}"; do
+        [ -n "$p" ] && { wait "$p"; } 2>/dev/null || true
+    done
+    pids=()
+}
+cleanup() {
+    stop_all
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+p3=$((base + 3)); p6=$((base + 6)); p16=$((base + 16))
+pf=$((base + 30)); ph=$((base + 40))
+
+# A /localnodes answer listing 127.0.0.1..n.
+nodes_json() {
+    local n=$1 i s=""
+    for ((i = 1; i <= n; i++)); do s+="${s:+,}\"127.0.0.$i\""; done
+    printf '%s' "$s"
+}
+# An nginx server block: n nodes on port, every node listing all n.
+server_block() {
+    local n=$1 port=$2 i
+    echo "    server {"
+    for ((i = 1; i <= n; i++)); do echo "        listen 127.0.0.$i:$port;"; done
+    cat <<EOF
+        location = /localnodes { return 200 '[$(nodes_json "$n")]'; }
+        location = / {
+            default_type application/x-amz-json-1.0;
+            return 200 '{"TableNames":[]}';
+        }
+        location / { return 404; }
+    }
+EOF
+}
+nginx_conf() { # dir, extra directives, server blocks...
+    local dir=$1 extra=$2; shift 2
+    cat <<EOF
+worker_processes 1;
+worker_rlimit_nofile 65536;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+$extra
+events { worker_connections 16384; }
+http {
+    default_type application/json;
+    keepalive_requests 1000000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $dir/body;
+    # One line for the first request of each connection (counts the
+    # connections accepted, per address) and one for every request that
+    # carries X-Bench-Log (counts the spread); nothing else.
+    log_format bench '\$server_addr \$server_port \$connection \$connection_requests \$request_method \$uri \$http_x_bench_log';
+    map "\$connection_requests:\$http_x_bench_log" \$bench_log {
+        "~^1:" 1;
+        "~:1\$" 1;
+        default 0;
+    }
+    access_log $dir/access.log bench if=\$bench_log;
+$(for b in "$@"; do echo "$b"; done)
+}
+EOF
+}
+wait_http() { # url
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -sf -o /dev/null --max-time 1 "$1" && return 0
+        sleep 0.05
+    done
+    log "server at $1 did not come up:"
+    cat "$tmp"/*.stderr "$tmp"/*/stderr "$tmp"/*/error.log 2>/dev/null | tail -20 >&2
+    return 1
+}
+start_nginx() { # dir
+    taskset -c "$server_cpu" /usr/sbin/nginx -p "$1" -c "$1/nginx.conf" -g 'daemon off;' \
+        2>>"$1/stderr" &
+    pids+=($!)
+}
+
+# Main nginx: 3, 6 and 16 node clusters on three ports, one worker.
+mkdir -p "$tmp/main"
+nginx_conf "$tmp/main" "" "$(server_block 3 $p3)" "$(server_block 6 $p6)" \
+    "$(server_block 16 $p16)" >"$tmp/main/nginx.conf"
+
+# HAProxy in front of the 6-node cluster.
+cat >"$tmp/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4096
+    pidfile $tmp/haproxy.pid
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+frontend fe
+    bind 127.0.0.1:$ph
+    default_backend nodes
+backend nodes
+    balance roundrobin
+$(for i in 1 2 3 4 5 6; do echo "    server n$i 127.0.0.$i:$p6"; done)
+EOF
+
+out() { if [ -n "${BENCH_OUT:-}" ]; then tee -a "$BENCH_OUT"; else cat; fi; }
+[ -n "${BENCH_OUT:-}" ] && : >"$BENCH_OUT"
+
+{
+    echo "## alternator_lb benchmarks ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+    echo
+    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"\
+         "$(uname -r), libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2 || echo '?'),"\
+         "$(/usr/sbin/nginx -v 2>&1 | cut -d' ' -f3), HAProxy $(/usr/sbin/haproxy -v | head -1 | cut -d' ' -f3)."
+    echo
+} | out
+
+if [ -n "${BENCH_SERVE:-}" ]; then
+    # For profiling by hand: the servers of part 2, until Ctrl-C.
+    start_nginx "$tmp/main"
+    taskset -c "$server_cpu" /usr/sbin/haproxy -f "$tmp/haproxy.cfg" -db 2>>"$tmp/haproxy.stderr" &
+    pids+=($!)
+    wait_http "http://127.0.0.1:$ph/localnodes"
+    log "serving: nodes 127.0.0.1..16, 3 nodes on $p3, 6 on $p6, 16 on $p16; HAProxy on 127.0.0.1:$ph; log $tmp/main/access.log"
+    log "e.g. $bench throughput port=$p6 proxy=$ph modes=b conc=8 reps=1"
+    while true; do sleep 3600; done
+fi
+
+rc=0
+for part in $parts; do
+    case $part in
+    1)
+        log "part 1: alt_curl_prepare"
+        "$bench" prepare | out || rc=1
+        ;;
+    2)
+        start_nginx "$tmp/main"
+        taskset -c "$server_cpu" /usr/sbin/haproxy -f "$tmp/haproxy.cfg" -db 2>>"$tmp/haproxy.stderr" &
+        pids+=($!)
+        wait_http "http://127.0.0.6:$p6/localnodes"
+        wait_http "http://127.0.0.1:$ph/localnodes"
+        log "part 2: throughput (a/b/c x concurrency 1, 8, 64 x $reps)"
+        "$bench" throughput port=$p6 proxy=$ph requests="$requests" reps="$reps" \
+            cpu=0 | out || rc=1
+        stop_all
+        ;;
+    3 | 4)
+        start_nginx "$tmp/main"
+        wait_http "http://127.0.0.16:$p16/localnodes"
+        log "parts 3 and 4: connections and spread"
+        "$bench" conns ports=3:$p3,6:$p6,16:$p16 log="$tmp/main/access.log" \
+            requests="$requests" | out || rc=1
+        stop_all
+        ;;
+    5)
+        header=1
+        for mode in multi retry easy; do
+            for i in 1 2 3; do
+                mkdir -p "$tmp/f$i"
+                # One process per node (no master) so that SIGKILL kills it.
+                nginx_conf "$tmp/f$i" "master_process off;" \
+                    "$(server_block 3 $pf | grep -v "listen 127.0.0.[^$i]:")" \
+                    >"$tmp/f$i/nginx.conf"
+            done
+            fpids=()
+            for i in 1 2 3; do start_nginx "$tmp/f$i"; fpids+=("${pids[-1]}"); done
+            for i in 1 2 3; do wait_http "http://127.0.0.$i:$pf/localnodes"; done
+            log "part 5: failover ($mode)"
+            "$bench" failover port=$pf pids="$(IFS=,; echo "${fpids[*]}")" mode=$mode \
+                header=$header | out || rc=1
+            header=0
+            stop_all
+        done
+        echo | out
+        ;;
+    esac
+done
+exit $rc
