@@ -60,8 +60,11 @@ step "pkg-config consumer"
 pcdir=$libdir/pkgconfig
 [ -f "$pcdir/alternator_lb.pc" ] || fail "no alternator_lb.pc in $pcdir"
 cat "$pcdir/alternator_lb.pc"
-pc=$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs alternator_lb) \
-    || fail "pkg-config --cflags --libs alternator_lb"
+# A static-only install needs the private dependencies too (--static).
+static=
+ls "$libdir"/libalternator_lb.so* >/dev/null 2>&1 || static=--static
+pc=$(PKG_CONFIG_PATH="$pcdir" pkg-config $static --cflags --libs alternator_lb) \
+    || fail "pkg-config $static --cflags --libs alternator_lb"
 echo "pkg-config: $pc"
 # The .pc file must describe where it was installed, not the configure-time
 # CMAKE_INSTALL_PREFIX (else the flags point at some other copy, or nowhere).
