@@ -201,8 +201,11 @@ ALT_EXTERN const char *alt_lb_url(const alt_lb *lb);
 /*
  * Copies up to max pointers to the addresses of the nodes currently in
  * rotation into nodes[] and returns how many there are in all (which may
- * exceed max). The strings are owned by lb and stay valid until
- * alt_lb_free(), even after the node leaves the list. Thread-safe.
+ * exceed max); nodes may be NULL when max is 0. The strings are owned by
+ * lb and stay valid until alt_lb_free(), with one exception: once 4096
+ * distinct addresses have been seen, the record of a node long out of the
+ * list is reused for a new address, and its string is freed when reused a
+ * second time. Copy what you keep. Thread-safe.
  */
 ALT_EXTERN size_t alt_lb_nodes(const alt_lb *lb, const char **nodes,
                                size_t max);
@@ -243,8 +246,16 @@ ALT_EXTERN void alt_lb_stop(alt_lb *lb);
 
 /*
  * Points easy at the next live node: sets CURLOPT_CONNECT_TO to a list owned
- * by lb (valid until alt_lb_free(), so also after a refresh drops the node)
- * and, when credentials are set, the SigV4 options. Touches no other option.
+ * by lb and, when credentials are set, the SigV4 options. Touches no other
+ * option. The list stays valid and unchanged until the transfer is over,
+ * also when a refresh drops the node meanwhile (and until alt_lb_free() if
+ * the transfer is never reported through alt_curl_done()).
+ *
+ * Round-robin: each easy handle walks the live nodes in turn, starting one
+ * node further than the handle first seen before it. So consecutive
+ * requests on a handle go to different nodes, a set of handles spreads
+ * over the nodes like one round-robin, and no counter is shared between
+ * threads.
  * The caller sets CURLOPT_URL to alt_lb_url() (or a path below it).
  *
  * O(1) in the number of nodes; allocates nothing except the first time a

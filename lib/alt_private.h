@@ -41,6 +41,7 @@ typedef struct alt__node {
     bool listed;                    /* in the last accepted answer; lb->mu */
     bool seed;                      /* never reused */
     bool in_use;                    /* scratch of alt__intern; lb->mu */
+    struct alt__node *spare_next;   /* spare list of alt__intern; lb->mu */
 } alt__node;
 
 /* Marks a handle's slot while alt_curl_prepare() picks (see nodes.c). */
@@ -49,8 +50,11 @@ typedef struct alt__node {
 /* Which node each easy handle was last pointed at. Slots are immortal too;
  * lookups are lock-free, inserts take lb->mu. */
 typedef struct alt__slot {
-    const CURL *easy;
+    /* A cache line each: threads preparing their own handles must not
+     * contend on a neighbour's slot. */
+    _Alignas(64) const CURL *easy;
     _Atomic(alt__node *) node;      /* NULL once alt_curl_done() saw it */
+    uint64_t rr;                    /* this handle's round-robin position */
 } alt__slot;
 
 typedef struct alt__htab {
@@ -73,8 +77,9 @@ typedef struct alt__job {
 } alt__job;
 
 struct alt_lb {
-    /* Hot, read by every alt_curl_prepare(). */
-    _Atomic uint64_t rr;                    /* round-robin counter */
+    /* Read by every alt_curl_prepare(), written rarely: nothing here may
+     * share a cache line with data written per request. */
+    _Atomic bool active;                    /* prepared since last refresh */
     _Atomic size_t nlive;
     _Atomic(alt__node *) *live;             /* [ALT_MAX_LISTED] */
     size_t live_high;                       /* most slots ever published */
@@ -82,6 +87,10 @@ struct alt_lb {
     bool sigv4;
     _Atomic bool used;                      /* configuration is frozen */
     char *sigv4_param, *access_key, *secret_key;
+
+    /* Starting points of new handles' round-robin, and the round-robin of
+     * handles that have no slot (out of memory). */
+    _Alignas(64) _Atomic uint64_t rr;
 
     /* Configuration (frozen once used). */
     bool https;
@@ -101,6 +110,8 @@ struct alt_lb {
     pthread_mutex_t mu;
     alt__node *registry;
     size_t nregistry;
+    alt__node *spares;                      /* reusable records found */
+    bool spares_found;                      /* ... by this parse already */
     alt__node **seeds;
     size_t nseeds;
     _Atomic(alt__htab *) handles;
@@ -109,7 +120,6 @@ struct alt_lb {
 
     /* Refresh scheduling. */
     _Atomic int64_t due_idle;               /* ms: next refresh when idle */
-    _Atomic uint64_t rr_at_refresh;         /* rr when the last one began */
     _Atomic bool refresh_busy;              /* one scheduled refresh at a time */
     _Atomic int scope;                      /* 2 rack, 1 dc, 0 none */
     _Atomic size_t refresh_rr;              /* rotates discovery targets */
@@ -121,7 +131,8 @@ struct alt_lb {
     CURLM *block_multi;
     alt__job thread_job;
     CURLM *thread_multi;
-    _Atomic bool stopping;
+    _Atomic unsigned stops;                 /* alt_lb_stop() calls so far */
+    unsigned thread_stops;                  /* stops when the thread began */
     bool thread_running;
     pthread_t thread;
 
@@ -132,7 +143,8 @@ struct alt_lb {
     alt__job multi_job;
     bool multi_job_added;           /* multi_job.easy is in multi */
     bool multi_pending;             /* an add was refused; retry it */
-    long multi_maxconn;
+    long multi_maxconn;             /* CURLMOPT_MAXCONNECTS we set */
+    size_t pool_handles;            /* nhandles it was sized for */
 };
 
 /* log.c */
@@ -148,11 +160,14 @@ void alt__freeze(alt_lb *lb);
 
 /* nodes.c: validation, registry, live set, pick, health. */
 bool alt__valid_host(const char *s, size_t len, bool allow_ipv6);
-/* NULL when out of memory or when the registry is full (ALT_MAX_NODES). */
+/* NULL when out of memory or when the registry is full (ALT_MAX_NODES) and
+ * no record can be reused. Caller holds lb->mu (except in alt_lb_new), and
+ * calls alt__intern_done() before releasing it. */
 alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len);
+void alt__intern_done(alt_lb *lb);
 alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n);
 void alt__rebuild_live(alt_lb *lb);
-alt__node *alt__pick(alt_lb *lb);
+alt__node *alt__pick(alt_lb *lb, alt__slot *slot);
 bool alt__node_busy(const alt_lb *lb, const alt__node *node);
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon);
 void alt__node_ok(alt_lb *lb, alt__node *node);
@@ -183,8 +198,8 @@ bool alt__refresh_claim(alt_lb *lb);
 void alt__refresh_release(alt_lb *lb);
 void alt__refresh_soon(alt_lb *lb);
 
-/* multi.c */
-void alt__multi_kick(alt_lb *lb);
+/* multi.c: called by alt_curl_prepare() on the thread that attached. */
+void alt__multi_prepared(alt_lb *lb);
 
 /* curl.c */
 bool alt__connection_failure(CURL *easy, CURLcode result, bool *retriable);

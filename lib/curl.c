@@ -3,8 +3,9 @@
  * retries on another node.
  *
  * alt_curl_prepare() is the product's hot loop: a lock-free table probe,
- * two stores to the handle's slot, a counter increment, two loads, one
- * setopt and a coarse clock read. Keep it that way; measure it with test/bench before and after any
+ * two stores and an increment on the handle's own slot, loads of data that
+ * changes only on refresh, one setopt and a coarse clock read. Nothing is
+ * written that another thread's prepare reads or writes. Keep it that way; measure it with test/bench before and after any
  * change.
  */
 #include "alt_private.h"
@@ -50,7 +51,7 @@ alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
     alt__slot *slot = alt__slot_for(lb, easy);
     if (slot)
         atomic_store(&slot->node, ALT_PICKING);
-    alt__node *node = alt__pick(lb);
+    alt__node *node = alt__pick(lb, slot);
     if (curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to) != CURLE_OK
         || (lb->sigv4
             && (curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, lb->sigv4_param) != CURLE_OK
@@ -62,11 +63,11 @@ alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
     }
     if (slot)
         atomic_store_explicit(&slot->node, node, memory_order_release);
-    if (alt__now_ms() >= atomic_load_explicit(&lb->due_active,
-                                              memory_order_relaxed)
-        && atomic_load(&lb->attached)
+    if (!atomic_load_explicit(&lb->active, memory_order_relaxed))
+        atomic_store_explicit(&lb->active, true, memory_order_relaxed);
+    if (atomic_load_explicit(&lb->attached, memory_order_acquire)
         && pthread_equal(pthread_self(), lb->multi_thread))
-        alt__multi_kick(lb);
+        alt__multi_prepared(lb);
     return slot ? ALT_OK : ALT_E_NOMEM;
 }
 

@@ -219,6 +219,7 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
         if (!contains(out, *n, node))
             out[(*n)++] = node;
     }
+    alt__intern_done(lb);
     pthread_mutex_unlock(&lb->mu);
     json_object_put(root);
     if (full)

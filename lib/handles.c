@@ -11,6 +11,7 @@
  */
 #include "alt_private.h"
 
+#include <sched.h>
 #include <stdlib.h>
 
 static size_t hash_ptr(const CURL *p)
@@ -74,9 +75,11 @@ static alt__slot *insert(alt_lb *lb, const CURL *easy)
         atomic_store_explicit(&lb->handles, bigger, memory_order_release);
         t = bigger;
     }
-    if (!(s = calloc(1, sizeof *s)))
+    if (!(s = aligned_alloc(_Alignof(alt__slot), sizeof *s)))
         goto out;
     s->easy = easy;
+    atomic_init(&s->node, NULL);
+    s->rr = atomic_fetch_add(&lb->rr, 1); /* see alt__pick */
     put(t, s);
     atomic_fetch_add(&lb->nhandles, 1);
 out:
@@ -99,14 +102,25 @@ alt__node *alt__take(alt_lb *lb, const CURL *easy)
     return node == ALT_PICKING ? NULL : node;
 }
 
+/* A pick lasts nanoseconds unless its thread is preempted: wait that long,
+ * not for a preempted thread. */
+#define PICK_WAIT_SPINS 100000
+
 bool alt__mark_handles_in_use(alt_lb *lb)
 {
     alt__htab *t = atomic_load(&lb->handles);
     for (size_t i = 0; t && i <= t->mask; i++) {
         alt__slot *s = atomic_load(&t->slot[i]);
-        alt__node *node = s ? atomic_load(&s->node) : NULL;
-        if (node == ALT_PICKING)
-            return false;
+        if (!s)
+            continue;
+        alt__node *node = atomic_load(&s->node);
+        for (int spins = 0; node == ALT_PICKING; spins++) {
+            if (spins == PICK_WAIT_SPINS)
+                return false;
+            if (spins % 64 == 63)
+                sched_yield();
+            node = atomic_load(&s->node);
+        }
         if (node)
             node->in_use = true;
     }

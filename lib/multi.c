@@ -10,17 +10,26 @@
  */
 #include "alt_private.h"
 
-/* Keeps one pooled connection per node for every handle the caller runs:
- * libcurl's default (4 per added handle) is too small once nodes > 4. */
+/* Keeps one pooled connection per node for every handle the caller runs
+ * (+1 for the refresh): libcurl's default, 4 per added handle, is too small
+ * once there are more than 4 nodes. Never below that default, since setting
+ * the option replaces it. Raised only; retried later if refused (inside a
+ * callback). */
 static void size_pool(alt_lb *lb)
 {
-    size_t want = atomic_load(&lb->nlive) * (atomic_load(&lb->nhandles) + 1) + 1;
+    size_t handles = atomic_load(&lb->nhandles) + 1;
+    size_t want = atomic_load(&lb->nlive) * handles + 1;
+    if (want < 4 * handles)
+        want = 4 * handles;
     if (want > 100000)
         want = 100000;
+    lb->pool_handles = handles - 1;
     if ((long)want <= lb->multi_maxconn)
         return;
     if (curl_multi_setopt(lb->multi, CURLMOPT_MAXCONNECTS, (long)want) == CURLM_OK)
         lb->multi_maxconn = (long)want;
+    else
+        lb->pool_handles = 0;
 }
 
 /* Starts the next attempt of the current round, or ends the round. */
@@ -51,7 +60,7 @@ static void start_attempt(alt_lb *lb)
     lb->multi_job_added = true;
 }
 
-void alt__multi_kick(alt_lb *lb)
+static void kick(alt_lb *lb)
 {
     if (!lb->multi || lb->multi_job_added)
         return;
@@ -69,6 +78,16 @@ void alt__multi_kick(alt_lb *lb)
     start_attempt(lb);
 }
 
+void alt__multi_prepared(alt_lb *lb)
+{
+    if (atomic_load_explicit(&lb->nhandles, memory_order_relaxed)
+        != lb->pool_handles)
+        size_pool(lb);
+    if (alt__now_ms() >= atomic_load_explicit(&lb->due_active,
+                                              memory_order_relaxed))
+        kick(lb);
+}
+
 alt_code alt_multi_attach(alt_lb *lb, CURLM *multi)
 {
     if (!lb || !multi)
@@ -84,7 +103,7 @@ alt_code alt_multi_attach(alt_lb *lb, CURLM *multi)
     atomic_store(&lb->attached, true);
     lb->multi_maxconn = 0;
     size_pool(lb);
-    alt__multi_kick(lb);
+    kick(lb);
     return ALT_OK;
 }
 
@@ -121,7 +140,9 @@ CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
             alt_curl_done(lb, msg->easy_handle, msg->data.result);
         return msg;
     }
-    alt__multi_kick(lb);
+    if (atomic_load(&lb->nhandles) != lb->pool_handles)
+        size_pool(lb);
+    kick(lb);
     return NULL;
 }
 

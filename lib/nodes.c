@@ -98,24 +98,33 @@ bool alt__node_busy(const alt_lb *lb, const alt__node *node)
 }
 
 /*
- * A record nothing can use any more, or NULL. Nothing can use a record that
- * is neither listed nor a seed (so no live slot holds it: publish() also
- * rewrites the slots past the count), is the target of no running
- * discovery, and is in no handle's slot (a transfer not yet reported done).
- * A prepare racing us marks its slot ALT_PICKING before it reads the live
- * set (both sides sequentially consistent), so either it picked from the
- * current set or we see the mark and reuse nothing. Caller holds lb->mu.
+ * Lists the records nothing can use any more on lb->spares. Nothing can use
+ * a record that is neither listed nor a seed (so no live slot holds it:
+ * publish() also rewrites the slots past the count), is the target of no
+ * running discovery, and is in no handle's slot (a transfer not yet
+ * reported done). A prepare racing us marks its slot ALT_PICKING before it
+ * reads the live set (both sides sequentially consistent), so it either
+ * picked from the current set or we wait for its pick to land in the slot.
+ * Records found stay spare while lb->mu is held. Caller holds lb->mu.
  */
-static alt__node *reusable(alt_lb *lb)
+static void find_spares(alt_lb *lb)
 {
+    lb->spares_found = true;
     for (alt__node *n = lb->registry; n; n = n->next)
         n->in_use = n->listed || n->seed || alt__node_busy(lb, n);
     if (!alt__mark_handles_in_use(lb))
-        return NULL;
+        return;
     for (alt__node *n = lb->registry; n; n = n->next)
-        if (!n->in_use)
-            return n;
-    return NULL;
+        if (!n->in_use) {
+            n->spare_next = lb->spares;
+            lb->spares = n;
+        }
+}
+
+void alt__intern_done(alt_lb *lb)
+{
+    lb->spares = NULL;
+    lb->spares_found = false;
 }
 
 alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
@@ -135,12 +144,16 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
         node->next = lb->registry;
         lb->registry = node;
         lb->nregistry++;
-    } else if ((node = reusable(lb))) {
+    } else {
+        if (!lb->spares_found)
+            find_spares(lb);
+        if (!(node = lb->spares)) {
+            free(text);
+            return NULL;
+        }
+        lb->spares = node->spare_next;
         atomic_store(&node->down_until, 0);
         atomic_store(&node->failures, 0);
-    } else {
-        free(text);
-        return NULL;
     }
     set_text(node, text);
     return node;
@@ -238,11 +251,17 @@ alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n)
     return ALT_OK;
 }
 
-alt__node *alt__pick(alt_lb *lb)
+alt__node *alt__pick(alt_lb *lb, alt__slot *slot)
 {
-    /* Sequentially consistent loads (plain loads on x86): see reusable(). */
+    /* Each handle walks the live set on its own counter, which starts where
+     * the previous new handle's did plus one: handles spread over the nodes
+     * like one shared round-robin, without a counter shared between threads
+     * (that costs a cache-line transfer per request). Sequentially
+     * consistent loads (plain loads on x86): see reusable(). */
     size_t n = atomic_load(&lb->nlive);
-    uint64_t i = atomic_fetch_add_explicit(&lb->rr, 1, memory_order_relaxed);
+    uint64_t i = slot ? slot->rr++
+                      : atomic_fetch_add_explicit(&lb->rr, 1,
+                                                  memory_order_relaxed);
     return atomic_load(&lb->live[i % n]);
 }
 

@@ -3,7 +3,7 @@
  * caller's alt_lb_refresh() and the opt-in background thread.
  *
  * Due means: the active interval has passed and requests were prepared since
- * the last refresh began (lb->rr moved), or the idle interval has passed, or
+ * the last refresh began (lb->active), or the idle interval has passed, or
  * a node failed (alt__refresh_soon). Scheduled refreshes (the thread's and
  * the attached multi's) claim lb->refresh_busy, so at most one is in flight.
  *
@@ -19,9 +19,7 @@ bool alt__refresh_due(alt_lb *lb, int64_t now)
 {
     if (now >= atomic_load(&lb->due_idle))
         return true;
-    return now >= atomic_load(&lb->due_active)
-           && atomic_load_explicit(&lb->rr, memory_order_relaxed)
-                  != atomic_load(&lb->rr_at_refresh);
+    return now >= atomic_load(&lb->due_active) && atomic_load(&lb->active);
 }
 
 bool alt__refresh_claim(alt_lb *lb)
@@ -30,7 +28,7 @@ bool alt__refresh_claim(alt_lb *lb)
     if (!atomic_compare_exchange_strong(&lb->refresh_busy, &expected, true))
         return false;
     int64_t now = alt__now_ms();
-    atomic_store(&lb->rr_at_refresh, atomic_load(&lb->rr));
+    atomic_store(&lb->active, false);
     atomic_store(&lb->due_active, now + atomic_load(&lb->active_ms));
     atomic_store(&lb->due_idle, now + atomic_load(&lb->idle_ms));
     return true;
@@ -48,15 +46,21 @@ void alt__refresh_soon(alt_lb *lb)
     curl_multi_wakeup(lb->thread_multi);
 }
 
+static bool stopped_since(alt_lb *lb, unsigned stops)
+{
+    return atomic_load(&lb->stops) != stops;
+}
+
 /* Runs one request of job on multi to its end; CURLE_ABORTED_BY_CALLBACK
- * when stopped meanwhile. */
-static CURLcode run_one(alt_lb *lb, alt__job *job, CURLM *multi)
+ * when alt_lb_stop() was called since stops was read. */
+static CURLcode run_one(alt_lb *lb, alt__job *job, CURLM *multi,
+                        unsigned stops)
 {
     CURLcode result = CURLE_ABORTED_BY_CALLBACK;
     if (curl_multi_add_handle(multi, job->easy) != CURLM_OK)
         return CURLE_FAILED_INIT;
     int running = 1;
-    while (running && !atomic_load(&lb->stopping)) {
+    while (running && !stopped_since(lb, stops)) {
         if (curl_multi_perform(multi, &running) != CURLM_OK)
             break;
         if (running)
@@ -72,7 +76,8 @@ static CURLcode run_one(alt_lb *lb, alt__job *job, CURLM *multi)
 }
 
 /* Asks the candidates one after another until one gives a usable list. */
-static alt_code refresh_round(alt_lb *lb, alt__job *job, CURLM *multi)
+static alt_code refresh_round(alt_lb *lb, alt__job *job, CURLM *multi,
+                              unsigned stops)
 {
     alt_code rc = alt__job_init(lb, job);
     if (rc != ALT_OK)
@@ -84,8 +89,8 @@ static alt_code refresh_round(alt_lb *lb, alt__job *job, CURLM *multi)
     while ((target = alt__next_candidate(job))) {
         if ((rc = alt__job_setup(lb, job, target)) != ALT_OK)
             break;
-        CURLcode result = run_one(lb, job, multi);
-        if (atomic_load(&lb->stopping)) {
+        CURLcode result = run_one(lb, job, multi, stops);
+        if (stopped_since(lb, stops)) {
             atomic_store(&job->target, NULL);
             return ALT_E_ABORTED;
         }
@@ -102,7 +107,8 @@ alt_code alt_lb_refresh(alt_lb *lb)
         return ALT_E_INVALID_ARG;
     alt__freeze(lb);
     pthread_mutex_lock(&lb->block_mu);
-    alt_code rc = refresh_round(lb, &lb->block_job, lb->block_multi);
+    alt_code rc = refresh_round(lb, &lb->block_job, lb->block_multi,
+                                atomic_load(&lb->stops));
     pthread_mutex_unlock(&lb->block_mu);
     if (rc != ALT_OK)
         alt__log(lb, ALT_LOG_ERROR, "refresh failed: %s", alt_strerror(rc));
@@ -112,10 +118,12 @@ alt_code alt_lb_refresh(alt_lb *lb)
 static void *refresher(void *arg)
 {
     alt_lb *lb = arg;
-    while (!atomic_load(&lb->stopping)) {
+    unsigned stops = lb->thread_stops;
+    while (!stopped_since(lb, stops)) {
         int64_t now = alt__now_ms();
         if (alt__refresh_due(lb, now) && alt__refresh_claim(lb)) {
-            alt_code rc = refresh_round(lb, &lb->thread_job, lb->thread_multi);
+            alt_code rc = refresh_round(lb, &lb->thread_job, lb->thread_multi,
+                                        stops);
             alt__refresh_release(lb);
             if (rc != ALT_OK && rc != ALT_E_ABORTED)
                 alt__log(lb, ALT_LOG_ERROR, "refresh failed: %s",
@@ -145,7 +153,7 @@ alt_code alt_lb_start(alt_lb *lb)
     alt_code rc = alt__job_init(lb, &lb->thread_job);
     if (rc != ALT_OK)
         return rc;
-    atomic_store(&lb->stopping, false);
+    lb->thread_stops = atomic_load(&lb->stops);
     if (pthread_create(&lb->thread, NULL, refresher, lb) != 0)
         return ALT_E_THREAD;
     lb->thread_running = true;
@@ -156,10 +164,9 @@ void alt_lb_stop(alt_lb *lb)
 {
     if (!lb || !lb->thread_running)
         return;
-    atomic_store(&lb->stopping, true);
+    atomic_fetch_add(&lb->stops, 1);
     curl_multi_wakeup(lb->thread_multi);
     curl_multi_wakeup(lb->block_multi);
     pthread_join(lb->thread, NULL);
     lb->thread_running = false;
-    atomic_store(&lb->stopping, false);
 }

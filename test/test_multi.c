@@ -283,13 +283,19 @@ static void first_discovery_through_loop(void)
     /* The discovery went to the only node known: the seed. */
     CHECK(tc_stat(cl, 2, "localnodes") >= 1);
 
-    /* Once learnt, a batch goes round-robin over all four. */
+    /* Once learnt, a batch goes round-robin over all four: each handle
+     * walks the nodes in turn, so the per-node counts of the batch differ
+     * by at most one per handle. */
     memset(d.per_node, 0, sizeof d.per_node);
     run_requests(&d, 40);
+    long lo = 40, hi = 0;
     for (int i = 1; i <= NNODES; i++) {
         fprintf(stderr, "  node %d: %ld of the second 40\n", i, d.per_node[i]);
-        CHECK_EQ(d.per_node[i], 10);
+        lo = d.per_node[i] < lo ? d.per_node[i] : lo;
+        hi = d.per_node[i] > hi ? d.per_node[i] : hi;
     }
+    CHECK(lo >= 1);
+    CHECK(hi - lo <= d.conc);
     CHECK_EQ(d.per_node[0], 0);
     check_messages(&d);
     CHECK_EQ(d.ok200, 80);
