@@ -251,6 +251,9 @@ ALT_EXTERN void alt_lb_stop(alt_lb *lb);
  * also when a refresh drops the node meanwhile (and until alt_lb_free() if
  * the transfer is never reported through alt_curl_done()).
  *
+ * Without credentials it does not clear SigV4 options set on the handle
+ * before (by you or by another alt_lb).
+ *
  * Round-robin: each easy handle walks the live nodes in turn, starting one
  * node further than the handle first seen before it. So consecutive
  * requests on a handle go to different nodes, a set of handles spreads
