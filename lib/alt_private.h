@@ -16,6 +16,7 @@
 /* Limits. A cluster has tens to hundreds of nodes. */
 #define ALT_MAX_NODES 4096          /* distinct addresses ever interned */
 #define ALT_MAX_LISTED 2048         /* entries taken from one answer */
+#define ALT_MAX_ASKED 16            /* live nodes asked in one refresh */
 #define ALT_MAX_BODY (256 * 1024)   /* bytes of one /localnodes answer */
 #define ALT_MAX_HOST 253            /* DNS name length */
 #define ALT_MAX_HANDLES (1u << 20)  /* distinct easy handles remembered */
@@ -160,6 +161,9 @@ void alt__freeze(alt_lb *lb);
 
 /* nodes.c: validation, registry, live set, pick, health. */
 bool alt__valid_host(const char *s, size_t len, bool allow_ipv6);
+/* The one spelling of a valid host (IP literals as inet_ntop writes them,
+ * so "0:0::1" and "::1" are one node) into out; its length, 0 if too long. */
+size_t alt__canonical_host(const char *s, size_t len, char *out, size_t size);
 /* NULL when out of memory or when the registry is full (ALT_MAX_NODES) and
  * no record can be reused. Caller holds lb->mu (except in alt_lb_new), and
  * calls alt__intern_done() before releasing it. */

@@ -117,10 +117,14 @@ static bool contains(alt__node *const *nodes, size_t n, const alt__node *x)
 alt_code alt__job_round(alt_lb *lb, alt__job *job)
 {
     /* A snapshot: the live set shrinks as candidates fail during the round,
-     * and walking it live would skip nodes. */
+     * and walking it live would skip nodes. At most ALT_MAX_ASKED live
+     * nodes, then the seeds: a round over a long list of nodes that drop
+     * connections silently would otherwise take nodes x connect timeout. */
     alt_code rc = ALT_OK;
     pthread_mutex_lock(&lb->mu);
-    size_t n = atomic_load(&lb->nlive), need = n + lb->nseeds;
+    size_t nlive = atomic_load(&lb->nlive);
+    size_t n = nlive < ALT_MAX_ASKED ? nlive : ALT_MAX_ASKED;
+    size_t need = n + lb->nseeds;
     if (need > job->cand_cap) {
         alt__node **cand = realloc(job->cand, need * sizeof *cand);
         if (!cand) {
@@ -133,7 +137,7 @@ alt_code alt__job_round(alt_lb *lb, alt__job *job)
     size_t start = atomic_fetch_add(&lb->refresh_rr, 1);
     job->ncand = 0;
     for (size_t i = 0; i < n; i++)
-        job->cand[job->ncand++] = atomic_load(&lb->live[(start + i) % n]);
+        job->cand[job->ncand++] = atomic_load(&lb->live[(start + i) % nlive]);
     for (size_t i = 0; i < lb->nseeds; i++)
         if (!contains(job->cand, job->ncand, lb->seeds[i]))
             job->cand[job->ncand++] = lb->seeds[i];
@@ -207,7 +211,9 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
             dropped += count - i;
             break;
         }
-        alt__node *node = alt__intern(lb, s, slen);
+        char canon[ALT_MAX_HOST + 1];
+        slen = alt__canonical_host(s, slen, canon, sizeof canon);
+        alt__node *node = alt__intern(lb, canon, slen);
         if (!node) {
             if (lb->nregistry < ALT_MAX_NODES) {
                 rc = ALT_E_NOMEM;

@@ -101,7 +101,10 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
         || build_url(lb, lb->fake_domain) != ALT_OK)
         goto fail;
     for (size_t i = 0; i < nseeds; i++) {
-        alt__node *node = alt__intern(lb, seeds[i], strlen(seeds[i]));
+        char canon[ALT_MAX_HOST + 1];
+        size_t len = alt__canonical_host(seeds[i], strlen(seeds[i]), canon,
+                                         sizeof canon);
+        alt__node *node = alt__intern(lb, canon, len);
         if (!node)
             goto fail;
         node->seed = true;

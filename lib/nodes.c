@@ -48,6 +48,22 @@ static bool valid_dns_name(const char *s, size_t len)
     return label > 0 && s[len - 1] != '-' && !all_digits;
 }
 
+size_t alt__canonical_host(const char *s, size_t len, char *out, size_t size)
+{
+    char buf[ALT_MAX_HOST + 1];
+    unsigned char addr[16];
+    if (len >= sizeof buf || len >= size)
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    int family = memchr(buf, ':', len) ? AF_INET6 : AF_INET;
+    if (inet_pton(family, buf, addr) == 1
+        && inet_ntop(family, addr, out, (socklen_t)size))
+        return strlen(out);
+    memcpy(out, buf, len + 1);
+    return len;
+}
+
 bool alt__valid_host(const char *s, size_t len, bool allow_ipv6)
 {
     char buf[ALT_MAX_HOST + 1];

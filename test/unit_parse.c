@@ -92,6 +92,10 @@ static void answers(void)
     alt__node *first = out[0];
     CHECK(parse(lb, "[\"10.0.0.2\"]", &n, out, 8) == ALT_OK && out[0] == first);
 
+    /* IP literals are compared in one spelling. */
+    CHECK(parse(lb, "[\"0:0::1\",\"::1\",\"0::0:1\"]", &n, out, 8) == ALT_OK);
+    CHECK(n == 1 && strcmp(out[0]->addr, "::1") == 0);
+
     const char *rejected[][2] = {
         {"", "bad"}, {"garbage", "bad"}, {"{}", "bad"}, {"\"x\"", "bad"},
         {"[\"10.0.0.1\"", "bad"}, {"[\"10.0.0.1\"] x", "bad"},
