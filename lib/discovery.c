@@ -96,13 +96,13 @@ alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target)
         snprintf(url, sizeof url, "%slocalnodes?dc=%s", lb->url, lb->dc);
     else
         snprintf(url, sizeof url, "%slocalnodes", lb->url);
-    atomic_store(&job->target, target);
     job->len = 0;
     job->errbuf[0] = '\0';
     if (curl_easy_setopt(job->easy, CURLOPT_URL, url) != CURLE_OK
         || curl_easy_setopt(job->easy, CURLOPT_CONNECT_TO, &target->connect_to)
                != CURLE_OK)
         return ALT_E_NOMEM;
+    atomic_store(&job->target, target); /* not reusable while it runs */
     return ALT_OK;
 }
 
