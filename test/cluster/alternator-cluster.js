@@ -14,6 +14,8 @@
  */
 
 const http = require('http');
+const https = require('https');
+const fs = require('fs');
 const net = require('net');
 const crypto = require('crypto');
 const zlib = require('zlib');
@@ -34,13 +36,13 @@ function warn(...a) {
 
 function usage(msg) {
   if (msg) warn(msg);
-  process.stderr.write('usage: node alternator-cluster.js [--nodes N] [--port P] [--auth KEY:SECRET] ' +
+  process.stderr.write('usage: node alternator-cluster.js [--nodes N] [--port P] [--auth KEY:SECRET] [--tls CERT:KEY] ' +
     '[--old-server] [--topology "dc1:r1,dc1:r2,dc2:r1"] [--joining 4,5]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { nodes: 3, port: 0, auth: null, oldServer: false, topology: null, joining: [] };
+  const o = { nodes: 3, port: 0, auth: null, oldServer: false, topology: null, joining: [], tls: null };
   for (let k = 0; k < argv.length; k++) {
     let a = argv[k];
     let v = null;
@@ -61,6 +63,14 @@ function parseArgs(argv) {
         break;
       }
       case '--old-server': o.oldServer = true; break;
+      case '--tls': {
+        // --tls CERT.pem:KEY.pem: every node serves HTTPS with that one
+        // certificate (as a cluster behind one fake domain would).
+        const s = val(); const c = s.indexOf(':');
+        if (c <= 0) usage('--tls wants CERT:KEY');
+        o.tls = { cert: fs.readFileSync(s.slice(0, c)), key: fs.readFileSync(s.slice(c + 1)) };
+        break;
+      }
       case '--topology': o.topology = val().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--joining': o.joining = val().split(',').map((s) => parseInt(s, 10)).filter((n) => n > 0); break;
       case '-h': case '--help': usage(); break;
@@ -116,7 +126,10 @@ function isLive(n) { return n.up && !n.hung && !n.listedOut; }
 
 function listen(n) {
   return new Promise((resolve, reject) => {
-    const srv = http.createServer({ keepAliveTimeout: 0 }, (req, res) => onRequest(n, req, res));
+    const handler = (req, res) => onRequest(n, req, res);
+    const srv = opts.tls
+      ? https.createServer({ keepAliveTimeout: 0, cert: opts.tls.cert, key: opts.tls.key }, handler)
+      : http.createServer({ keepAliveTimeout: 0 }, handler);
     srv.keepAliveTimeout = 0;        // never close idle keep-alive connections
     srv.requestTimeout = 0;          // hung nodes really hang
     srv.headersTimeout = 0;
