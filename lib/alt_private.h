@@ -162,7 +162,8 @@ void alt__freeze(alt_lb *lb);
 /* nodes.c: validation, registry, live set, pick, health. */
 bool alt__valid_host(const char *s, size_t len, bool allow_ipv6);
 /* The one spelling of a valid host (IP literals as inet_ntop writes them,
- * so "0:0::1" and "::1" are one node) into out; its length, 0 if too long. */
+ * so "0:0::1" and "::1" are one node; names in lower case) into out; its
+ * length, 0 if too long. */
 size_t alt__canonical_host(const char *s, size_t len, char *out, size_t size);
 /* NULL when out of memory or when the registry is full (ALT_MAX_NODES) and
  * no record can be reused. Caller holds lb->mu (except in alt_lb_new), and

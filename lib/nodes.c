@@ -60,7 +60,9 @@ size_t alt__canonical_host(const char *s, size_t len, char *out, size_t size)
     if (inet_pton(family, buf, addr) == 1
         && inet_ntop(family, addr, out, (socklen_t)size))
         return strlen(out);
-    memcpy(out, buf, len + 1);
+    for (size_t i = 0; i <= len; i++) /* host names ignore case */
+        out[i] = buf[i] >= 'A' && buf[i] <= 'Z' ? (char)(buf[i] - 'A' + 'a')
+                                                : buf[i];
     return len;
 }
 

@@ -95,6 +95,9 @@ static void answers(void)
     /* IP literals are compared in one spelling. */
     CHECK(parse(lb, "[\"0:0::1\",\"::1\",\"0::0:1\"]", &n, out, 8) == ALT_OK);
     CHECK(n == 1 && strcmp(out[0]->addr, "::1") == 0);
+    CHECK(parse(lb, "[\"Node-1.Example\",\"node-1.example\"]", &n, out, 8)
+          == ALT_OK);
+    CHECK(n == 1 && strcmp(out[0]->addr, "node-1.example") == 0);
 
     const char *rejected[][2] = {
         {"", "bad"}, {"garbage", "bad"}, {"{}", "bad"}, {"\"x\"", "bad"},
