@@ -10,7 +10,7 @@
 # stops every server it started, by PID, also on error or Ctrl-C.
 #
 # Environment: BENCH_PORT_BASE (default: random in 20000..39999),
-# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 3 5"),
+# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5"),
 # BENCH_OUT (also write the report to this file), BENCH_SERVE=1 (only start
 # the servers of part 2 and wait, for profiling alt_bench by hand).
 set -euo pipefail
@@ -20,7 +20,7 @@ repo=$(cd "$here/../.." && pwd)
 build=${1:-$repo/build-bench}
 requests=${BENCH_REQUESTS:-20000}
 reps=${BENCH_REPS:-3}
-parts=${BENCH_PARTS:-"1 2 3 5"}
+parts=${BENCH_PARTS:-"1 2 2b 3 5"}
 base=${BENCH_PORT_BASE:-$((20000 + RANDOM % 20000))}
 ncpu=$(nproc)
 server_cpu=$((ncpu > 1 ? 1 : 0))
@@ -171,6 +171,12 @@ out() { if [ -n "${BENCH_OUT:-}" ]; then tee -a "$BENCH_OUT"; else cat; fi; }
 {
     echo "## alternator_lb benchmarks ($(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
+    rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')
+    if [ -n "$(git -C "$repo" status --porcelain -- lib include 2>/dev/null)" ]; then
+        rev="$rev + uncommitted changes in lib/ or include/"
+    fi
+    echo "Library: $rev. Load average before: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo
     echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"\
          "$(uname -r), libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2 || echo '?'),"\
          "$(/usr/sbin/nginx -v 2>&1 | cut -d' ' -f3), HAProxy $(/usr/sbin/haproxy -v | head -1 | cut -d' ' -f3)."
@@ -185,7 +191,11 @@ if [ -n "${BENCH_SERVE:-}" ]; then
     wait_http "http://127.0.0.1:$ph/localnodes"
     log "serving: nodes 127.0.0.1..16, 3 nodes on $p3, 6 on $p6, 16 on $p16; HAProxy on 127.0.0.1:$ph; log $tmp/main/access.log"
     log "e.g. $bench throughput port=$p6 proxy=$ph modes=b conc=8 reps=1"
-    while true; do sleep 3600; done
+    while true; do
+        sleep 3600 &
+        pids+=($!)
+        wait $! || true
+    done
 fi
 
 rc=0
@@ -201,9 +211,58 @@ for part in $parts; do
         pids+=($!)
         wait_http "http://127.0.0.6:$p6/localnodes"
         wait_http "http://127.0.0.1:$ph/localnodes"
+        srv=("${pids[@]}")
+        for p in "${pids[@]}"; do srv+=($(pgrep -P "$p" || true)); done
         log "part 2: throughput (a/b/c x concurrency 1, 8, 64 x $reps)"
         "$bench" throughput port=$p6 proxy=$ph requests="$requests" reps="$reps" \
-            cpu=0 | out || rc=1
+            cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
+        stop_all
+        ;;
+    2b)
+        # Client instructions per request, counted by callgrind: immune to
+        # the noise of a shared machine. The marginal cost between two run
+        # lengths, so set-up and warm-up cancel out.
+        if ! command -v valgrind >/dev/null; then
+            log "part 2b skipped: valgrind is not installed (apt-get install valgrind)"
+            continue
+        fi
+        start_nginx "$tmp/main"
+        taskset -c "$server_cpu" /usr/sbin/haproxy -f "$tmp/haproxy.cfg" -db 2>>"$tmp/haproxy.stderr" &
+        pids+=($!)
+        wait_http "http://127.0.0.1:$ph/localnodes"
+        log "part 2b: instructions per request (callgrind, a few minutes)"
+        instr() { # mode requests extra-args...
+            local m=$1 n=$2; shift 2
+            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" throughput \
+                port=$p6 proxy=$ph modes=$m conc=8 reps=1 requests="$n" warmup=500 \
+                tries=1 refresh_ms=60000 "$@" 2>&1 >/dev/null |
+                sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+        }
+        per_request() { # mode extra-args...
+            local lo hi
+            lo=$(instr "$1" 2000 "${@:2}"); hi=$(instr "$1" 6000 "${@:2}")
+            echo $(((hi - lo) / 4000))
+        }
+        ia=$(per_request a); ib=$(per_request b); ic=$(per_request c)
+        ibs=$(per_request b fake=a.invalid)
+        {
+            echo "### 2b. Client instructions per request (callgrind)"
+            echo
+            echo "User-space instructions the client executes per request at concurrency 8:"
+            echo "(count for 6,000 requests - count for 2,000) / 4,000, refresh interval 60 s."
+            echo "Kernel work (system calls) is not counted; it is about half of the client CPU."
+            echo
+            echo "| configuration | instructions/request | vs (a) |"
+            echo "|---|---|---|"
+            for row in "(a) plain libcurl, one node:$ia" "(b) alternator_lb, 6 nodes:$ib" \
+                       "(b) with fake domain a.invalid (9 characters, as 127.0.0.1):$ibs" \
+                       "(c) HAProxy round-robin, 6 nodes:$ic"; do
+                v=${row##*:}
+                awk -v name="${row%:*}" -v v="$v" -v a="$ia" \
+                    'BEGIN { printf "| %s | %d | %+.1f%% |\n", name, v, (v - a) * 100 / a }'
+            done
+            echo
+        } | out
         stop_all
         ;;
     3 | 4)
