@@ -23,49 +23,6 @@ static tc_cluster *cl;
 
 #define CMD(...) REQUIRE(tc_cmd(cl, NULL, 0, __VA_ARGS__) == 0)
 
-/* ------------------------------------------------------------------ log */
-
-static struct {
-    pthread_mutex_t mu;
-    char text[256 * 1024];
-    size_t len;
-    int verbose;
-} lc = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
-
-static void lc_log(void *ud, alt_log_level level, const char *msg)
-{
-    (void)ud;
-    pthread_mutex_lock(&lc.mu);
-    if (lc.verbose)
-        fprintf(stderr, "  [lb %d] %.300s\n", (int)level, msg);
-    int n = snprintf(lc.text + lc.len, sizeof lc.text - lc.len, "%d %s\n",
-                     (int)level, msg);
-    if (n > 0) {
-        lc.len += (size_t)n;
-        if (lc.len >= sizeof lc.text)
-            lc.len = sizeof lc.text - 1;
-    }
-    pthread_mutex_unlock(&lc.mu);
-}
-
-static void lc_reset(void)
-{
-    pthread_mutex_lock(&lc.mu);
-    lc.len = 0;
-    lc.text[0] = '\0';
-    pthread_mutex_unlock(&lc.mu);
-}
-
-static int lc_count(const char *needle)
-{
-    int n = 0;
-    pthread_mutex_lock(&lc.mu);
-    for (const char *p = lc.text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    pthread_mutex_unlock(&lc.mu);
-    return n;
-}
-
 /* ------------------------------------------------------ opened sockets */
 
 #define MAXN 8
@@ -106,7 +63,7 @@ static void watch(CURL *e, attempt_log *log)
 static alt_lb *new_lb(void)
 {
     alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
-    REQUIRE(alt_lb_set_logger(lb, lc_log, NULL, ALT_LOG_DEBUG) == ALT_OK);
+    REQUIRE(alt_lb_set_logger(lb, tu_capture_log, NULL, ALT_LOG_DEBUG) == ALT_OK);
     REQUIRE(alt_lb_set_discovery_timeout(lb, 500, 1000) == ALT_OK);
     return lb;
 }
@@ -207,14 +164,14 @@ static void easy_mode_kill(void)
     long before[MAXN], after[MAXN];
     int ok = 0, opens2_at_kill = 0;
     long long t_kill = 0;
-    lc_reset();
+    tu_log_reset();
     for (int k = 0; k < 300; k++) {
         if (k == 100) {
             api_counts(before, 3);
             CMD("kill %d", 2);
             t_kill = tu_now_ms();
             opens2_at_kill = opens[2];
-            lc_reset();
+            tu_log_reset();
         }
         tu_reply r;
         CURLcode rc = request(lb, e, &r);
@@ -227,8 +184,8 @@ static void easy_mode_kill(void)
     long long elapsed = tu_now_ms() - t_kill;
     api_counts(after, 3);
     int attempts2 = opens[2] - opens2_at_kill;
-    int retries = lc_count("retrying on another node");
-    int failed2 = lc_count("node 127.0.0.2 failed");
+    int retries = tu_log_count("retrying on another node");
+    int failed2 = tu_log_count("node 127.0.0.2 failed");
     fprintf(stderr, "  300 requests, node 2 killed before #100: %d ok; "
             "after the kill: %d attempt(s) on node 2, %d retried, %d "
             "failure(s) of node 2 logged, api +%ld/+%ld/+%ld in %lld ms\n",
@@ -270,7 +227,7 @@ static void all_dead(void)
     watch(e, &al);
     for (int i = 1; i <= 3; i++)
         CMD("kill %d", i);
-    lc_reset();
+    tu_log_reset();
     tu_reply r;
     long long t0 = tu_now_ms();
     CURLcode rc = request(lb, e, &r);
@@ -283,7 +240,7 @@ static void all_dead(void)
     CHECK_EQ(al.opened[3], 1);
     /* Three attempts, two retries (the log must not announce a retry
      * after the last attempt). */
-    CHECK_EQ(lc_count("retrying"), 2);
+    CHECK_EQ(tu_log_count("retrying"), 2);
     CHECK(alt_lb_nodes(lb, NULL, 0) >= 1);
     for (int i = 1; i <= 3; i++)
         CMD("revive %d", i);
@@ -308,12 +265,12 @@ static void refresh_reaches_live_node(void)
         CMD("kill %d", 2);
         CMD("kill %d", 3);
         long asked1 = tc_stat(cl, 1, "localnodes");
-        lc_reset();
+        tu_log_reset();
         alt_code rc = alt_lb_refresh(lb);
         long asked = tc_stat(cl, 1, "localnodes") - asked1;
         fprintf(stderr, "  round %d: %s, node 1 asked %ld time(s), "
                 "%d attempt(s) refused\n", start, alt_strerror(rc), asked,
-                lc_count("failed: "));
+                tu_log_count("failed: "));
         CHECK_EQ(rc, ALT_OK);
         CHECK_EQ(asked, 1);
         CMD("revive %d", 2);
@@ -333,7 +290,7 @@ static void timeout_not_retried(void)
     int seen[MAXN] = {0};
     REQUIRE(requests_ok(lb, e, 3, seen) == 3); /* a connection to each */
     CMD("hang %d", 3);
-    lc_reset();
+    tu_log_reset();
     int timeouts = 0;
     for (int k = 0; k < 6 && timeouts == 0; k++) {
         long before[MAXN], after[MAXN];
@@ -358,11 +315,11 @@ static void timeout_not_retried(void)
         CHECK_EQ(after[3] - before[3], 1);
         CHECK_EQ(after[1] - before[1], 0);
         CHECK_EQ(after[2] - before[2], 0);
-        CHECK_EQ(lc_count("retrying"), 0);
+        CHECK_EQ(tu_log_count("retrying"), 0);
     }
     CHECK_EQ(timeouts, 1);
     CHECK(!is_in(lb, "127.0.0.3"));
-    CHECK_EQ(lc_count("node 127.0.0.3 failed"), 1);
+    CHECK_EQ(tu_log_count("node 127.0.0.3 failed"), 1);
     long before3 = tc_stat(cl, 3, "api");
     memset(seen, 0, sizeof seen);
     CHECK_EQ(requests_ok(lb, e, 6, seen), 6);
@@ -455,11 +412,11 @@ static void failure_brings_refresh_forward(void)
     CHECK_EQ(quiet, 0);
 
     CMD("kill %d", 2);
-    lc_reset();
+    tu_log_reset();
     int k;
-    for (k = 0; k < 10 && !lc_count("node 127.0.0.2 failed"); k++)
+    for (k = 0; k < 10 && !tu_log_count("node 127.0.0.2 failed"); k++)
         CHECK_EQ(requests_ok(lb, e, 1, NULL), 1);
-    CHECK(lc_count("node 127.0.0.2 failed") == 1);
+    CHECK(tu_log_count("node 127.0.0.2 failed") == 1);
     long long tf = tu_now_ms();
     long grew = 0;
     while (grew == 0 && tu_now_ms() - tf < 5000) {
@@ -593,7 +550,7 @@ static void multi_mode_kill(void)
     long before[MAXN], after[MAXN];
     api_counts(before, 3);
     int opens2 = opens[2];
-    lc_reset();
+    tu_log_reset();
     mrun st;
     memset(&st, 0, sizeof st);
     st.total = 400;
@@ -604,12 +561,12 @@ static void multi_mode_kill(void)
             "%d ok, %d failed (%d with an unexpected code), %d attempt(s) on "
             "node 2 prepared after a failure was seen; node 2 connects %d; "
             "retries logged %d\n", CONC, st.ok, st.failed, st.bad_code,
-            st.violations, opens[2] - opens2, lc_count("retrying"));
+            st.violations, opens[2] - opens2, tu_log_count("retrying"));
     CHECK_EQ(st.ok + st.failed, 400);
     CHECK(st.failed <= CONC);
     CHECK_EQ(st.bad_code, 0);
     CHECK_EQ(st.violations, 0);
-    CHECK_EQ(lc_count("retrying"), 0); /* only alt_curl_perform retries */
+    CHECK_EQ(tu_log_count("retrying"), 0); /* only alt_curl_perform retries */
     CHECK(!is_in(lb, "127.0.0.2"));
     /* Each success was counted by one node; a failed request may have
      * reached node 2 before the kill cut it off. */
@@ -641,7 +598,6 @@ static void multi_mode_kill(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
-    lc.verbose = getenv("ALT_TEST_VERBOSE") != NULL;
     cl = tu_cluster("--nodes 4 --joining 4");
     RUN(easy_mode_kill);
     RUN(all_dead);

@@ -17,63 +17,12 @@
 
 static tc_cluster *cl;
 
-/* ------------------------------------------------------------------ log */
-
-/* Everything the library logged since the last lc_reset(). */
-static struct {
-    pthread_mutex_t mu;
-    char text[256 * 1024];
-    size_t len;
-    int verbose;
-} lc = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
-
-static void lc_log(void *ud, alt_log_level level, const char *msg)
-{
-    (void)ud;
-    pthread_mutex_lock(&lc.mu);
-    if (lc.verbose)
-        fprintf(stderr, "  [lb %d] %.300s\n", (int)level, msg);
-    int n = snprintf(lc.text + lc.len, sizeof lc.text - lc.len, "%d %s\n",
-                     (int)level, msg);
-    if (n > 0) {
-        lc.len += (size_t)n;
-        if (lc.len >= sizeof lc.text)
-            lc.len = sizeof lc.text - 1;
-    }
-    pthread_mutex_unlock(&lc.mu);
-}
-
-static void lc_reset(void)
-{
-    pthread_mutex_lock(&lc.mu);
-    lc.len = 0;
-    lc.text[0] = '\0';
-    pthread_mutex_unlock(&lc.mu);
-}
-
-static int lc_count(const char *needle)
-{
-    int n = 0;
-    pthread_mutex_lock(&lc.mu);
-    for (const char *p = lc.text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    pthread_mutex_unlock(&lc.mu);
-    return n;
-}
-
-static void lc_dump(void)
-{
-    pthread_mutex_lock(&lc.mu);
-    fprintf(stderr, "  log was:\n%.4000s\n", lc.text);
-    pthread_mutex_unlock(&lc.mu);
-}
-
 /* ---------------------------------------------------------------- helpers */
 
 static alt_lb *new_lb(int first, int n, long connect_ms, long total_ms)
 {
     alt_lb *lb = tu_lb(tc_port(cl), first, n);
-    REQUIRE(alt_lb_set_logger(lb, lc_log, NULL, ALT_LOG_DEBUG) == ALT_OK);
+    REQUIRE(alt_lb_set_logger(lb, tu_capture_log, NULL, ALT_LOG_DEBUG) == ALT_OK);
     REQUIRE(alt_lb_set_discovery_timeout(lb, connect_ms, total_ms) == ALT_OK);
     return lb;
 }
@@ -208,30 +157,30 @@ static void run_case(const hcase *h)
      * logger says why. */
     for (int i = 1; i <= 3; i++)
         apply(h, i);
-    lc_reset();
+    tu_log_reset();
     alt_code rc = alt_lb_refresh(lb);
     CHECK_EQ(rc, h->want);
     size_t n = nodes_str(lb, buf, sizeof buf);
     CHECK_EQ(n, 3);
     CHECK(strcmp(buf, ALL3) == 0);
-    CHECK(lc_count(h->why) > 0);
-    CHECK(lc_count("refresh failed") > 0);
+    CHECK(tu_log_count(h->why) > 0);
+    CHECK(tu_log_count("refresh failed") > 0);
     alt_lb_free(lb);
 
     /* (c) A fresh lb whose only seed lies keeps that seed. */
     lb = new_lb(2, 1, 1000, 3000);
-    lc_reset();
+    tu_log_reset();
     CHECK_EQ(alt_lb_refresh(lb), h->want);
     n = nodes_str(lb, buf, sizeof buf);
     CHECK_EQ(n, 1);
     CHECK(strcmp(buf, "127.0.0.2") == 0);
-    CHECK(lc_count(h->why) > 0);
+    CHECK(tu_log_count(h->why) > 0);
     alt_lb_free(lb);
 
     if (tu_failures != failures_before) {
         fprintf(stderr, "  ^ in case \"%s\" (got %s)\n", h->name,
                 alt_strerror(rc));
-        lc_dump();
+        tu_log_dump();
     }
     restore_all();
     CMD("localnodes-huge %d 0", 1); /* harmless reset */
@@ -348,11 +297,11 @@ static void mixed_answer(void)
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
     for (int i = 1; i <= 3; i++)
         CMD("localnodes %d %s", i, "[\"127.0.0.2\",\"bad host\",\"127.0.0.3\",\"127.0.0.2\"]");
-    lc_reset();
+    tu_log_reset();
     CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
     CHECK_EQ(nodes_str(lb, buf, sizeof buf), 2);
     CHECK(strcmp(buf, "127.0.0.2,127.0.0.3") == 0);
-    CHECK(lc_count("dropped 1 of 4") == 1);
+    CHECK(tu_log_count("dropped 1 of 4") == 1);
 
     /* Whitespace around the array is fine. */
     for (int i = 1; i <= 3; i++)
@@ -395,12 +344,12 @@ static void list_size_cap(void)
     REQUIRE(tc_cmd(cl, reply, sizeof reply, "localnodes-huge %d %d", 1,
                    100000) == 0);
     /* hugeBody: "127.a.b.c" strings of 11..17 bytes: over 5800 entries. */
-    lc_reset();
+    tu_log_reset();
     CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
     size_t n = nodes_str(lb, buf, sizeof buf);
     fprintf(stderr, "  100 KB answer: %zu nodes kept\n", n);
     CHECK(n >= 1 && n < 5800);
-    CHECK(lc_count("over the limit") > 0);
+    CHECK(tu_log_count("over the limit") > 0);
     alt_lb_free(lb);
     restore_all();
 }
@@ -481,7 +430,7 @@ static void ipv6_and_host_names(void)
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, NULL);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, NULL);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 0L);
-    lc_reset();
+    tu_log_reset();
     int good = 0;
     for (int k = 0; k < 6; k++) {
         tu_reply r;
@@ -494,8 +443,8 @@ static void ipv6_and_host_names(void)
         curl_slist_free_all(h);
     }
     CHECK_EQ(good, 6);
-    CHECK(lc_count("retrying") >= 1);
-    CHECK(lc_count("node ::1 failed") >= 1);
+    CHECK(tu_log_count("retrying") >= 1);
+    CHECK(tu_log_count("node ::1 failed") >= 1);
     CHECK(!is_in(lb, "::1"));
     curl_easy_cleanup(e);
     alt_lb_free(lb);
@@ -519,7 +468,7 @@ static void hung_node(void)
      * returns ALT_OK, the one that asked node 1 after its 500 ms timeout. */
     long asked = tc_stat(cl, 1, "localnodes");
     int tries = 0;
-    lc_reset();
+    tu_log_reset();
     while (tries < 4 && tc_stat(cl, 1, "localnodes") == asked) {
         long long t0 = tu_now_ms();
         alt_code rc = alt_lb_refresh(lb);
@@ -531,7 +480,7 @@ static void hung_node(void)
         tries++;
     }
     CHECK(tc_stat(cl, 1, "localnodes") > asked);
-    CHECK(lc_count("/localnodes from 127.0.0.1 failed") >= 1);
+    CHECK(tu_log_count("/localnodes from 127.0.0.1 failed") >= 1);
     size_t n = nodes_str(lb, buf, sizeof buf);
     fprintf(stderr, "  rotation after: %s\n", buf);
     CHECK(n >= 2 && n <= 3);
@@ -542,7 +491,7 @@ static void hung_node(void)
     restore_all();
     CMD("hang %d", 2);
     CMD("hang %d", 3);
-    lc_reset();
+    tu_log_reset();
     long long t0 = tu_now_ms();
     alt_code rc = alt_lb_refresh(lb);
     long long dt = tu_now_ms() - t0;
@@ -554,7 +503,7 @@ static void hung_node(void)
     fprintf(stderr, "  rotation after: %s\n", buf);
     CHECK(n >= 1 && n <= 3);
     CHECK(only_known(lb));
-    CHECK(lc_count("timed out") + lc_count("Timeout") >= 1);
+    CHECK(tu_log_count("timed out") + tu_log_count("Timeout") >= 1);
     for (int i = 1; i <= 3; i++)
         CMD("unhang %d", i);
     alt_lb_free(lb);
@@ -583,7 +532,7 @@ static void dead_nodes(void)
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
     for (int i = 1; i <= 3; i++)
         CMD("kill %d", i);
-    lc_reset();
+    tu_log_reset();
     long long t0 = tu_now_ms();
     alt_code rc = alt_lb_refresh(lb);
     long long dt = tu_now_ms() - t0;
@@ -594,7 +543,7 @@ static void dead_nodes(void)
     size_t n = nodes_str(lb, buf, sizeof buf);
     CHECK(n >= 1 && n <= 3);
     CHECK(only_known(lb));
-    CHECK(lc_count("/localnodes from") >= 1);
+    CHECK(tu_log_count("/localnodes from") >= 1);
     for (int i = 1; i <= 3; i++)
         CMD("revive %d", i);
     /* And it recovers once the back-off (1 s after one failure) is over:
@@ -663,7 +612,7 @@ static void churn_then_new_node(void)
     char reply[64];
     REQUIRE(tc_cmd(cl, reply, sizeof reply, "add") == 0);
     REQUIRE(strcmp(reply, "OK 4") == 0);
-    lc_reset();
+    tu_log_reset();
     alt_code rc = alt_lb_refresh(lb);
     size_t n = nodes_str(lb, buf, sizeof buf);
     fprintf(stderr, "  real list after churn: %s, %zu nodes: %.120s\n",
@@ -671,7 +620,7 @@ static void churn_then_new_node(void)
     CHECK_EQ(rc, ALT_OK);
     CHECK_EQ(n, 4);
     CHECK(strcmp(buf, "127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4") == 0);
-    if (lc_count("registry full"))
+    if (tu_log_count("registry full"))
         fprintf(stderr, "  the library logged \"node registry full\": "
                 "127.0.0.4 can never be learnt by this lb\n");
     alt_lb_free(lb);
@@ -681,7 +630,6 @@ static void churn_then_new_node(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
-    lc.verbose = getenv("ALT_TEST_VERBOSE") != NULL;
     cl = tu_cluster("--nodes 3");
     RUN(bad_answers);
     RUN(mixed_answer);

@@ -17,37 +17,12 @@ static tc_cluster *cl;
 
 #define CMD(...) REQUIRE(tc_cmd(cl, NULL, 0, __VA_ARGS__) == 0)
 
-/* ------------------------------------------------------------------ log */
-
-static struct {
-    pthread_mutex_t mu;
-    char text[256 * 1024];
-    size_t len;
-    int verbose;
-} lc = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
-
-static void lc_log(void *ud, alt_log_level level, const char *msg)
-{
-    (void)ud;
-    pthread_mutex_lock(&lc.mu);
-    if (lc.verbose)
-        fprintf(stderr, "  [lb %d] %.300s\n", (int)level, msg);
-    int n = snprintf(lc.text + lc.len, sizeof lc.text - lc.len, "%d %s\n",
-                     (int)level, msg);
-    if (n > 0) {
-        lc.len += (size_t)n;
-        if (lc.len >= sizeof lc.text)
-            lc.len = sizeof lc.text - 1;
-    }
-    pthread_mutex_unlock(&lc.mu);
-}
-
 /* --------------------------------------------------------------- helpers */
 
 static alt_lb *new_lb(long connect_ms, long total_ms, long active_ms)
 {
     alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
-    REQUIRE(alt_lb_set_logger(lb, lc_log, NULL, ALT_LOG_DEBUG) == ALT_OK);
+    REQUIRE(alt_lb_set_logger(lb, tu_capture_log, NULL, ALT_LOG_DEBUG) == ALT_OK);
     REQUIRE(alt_lb_set_discovery_timeout(lb, connect_ms, total_ms) == ALT_OK);
     REQUIRE(alt_lb_set_refresh_interval(lb, active_ms, 60000) == ALT_OK);
     return lb;
@@ -605,7 +580,6 @@ static void stop_aborts_blocking_refresh(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
-    lc.verbose = getenv("ALT_TEST_VERBOSE") != NULL;
     cl = tu_cluster("--nodes 4 --joining 4");
     RUN(prepare_while_refreshing);
     RUN(slist_outlives_removal);

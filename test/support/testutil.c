@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -99,4 +100,53 @@ alt_lb *tu_lb(int port, int first, int n)
     alt_lb *lb = NULL;
     REQUIRE(alt_lb_new(&lb, "http", port, seeds, (size_t)n) == ALT_OK);
     return lb;
+}
+
+static struct {
+    pthread_mutex_t mu;
+    char text[256 * 1024];
+    size_t len;
+} capture = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
+
+void tu_capture_log(void *userdata, alt_log_level level, const char *msg)
+{
+    (void)userdata;
+    pthread_mutex_lock(&capture.mu);
+    if (getenv("ALT_TEST_VERBOSE"))
+        fprintf(stderr, "  [lb %d] %.300s\n", (int)level, msg);
+    int n = snprintf(capture.text + capture.len,
+                     sizeof capture.text - capture.len, "%d %s\n",
+                     (int)level, msg);
+    if (n > 0) {
+        capture.len += (size_t)n;
+        if (capture.len >= sizeof capture.text)
+            capture.len = sizeof capture.text - 1;
+    }
+    pthread_mutex_unlock(&capture.mu);
+}
+
+void tu_log_reset(void)
+{
+    pthread_mutex_lock(&capture.mu);
+    capture.len = 0;
+    capture.text[0] = '\0';
+    pthread_mutex_unlock(&capture.mu);
+}
+
+int tu_log_count(const char *needle)
+{
+    int n = 0;
+    pthread_mutex_lock(&capture.mu);
+    for (const char *p = capture.text; (p = strstr(p, needle));
+         p += strlen(needle))
+        n++;
+    pthread_mutex_unlock(&capture.mu);
+    return n;
+}
+
+void tu_log_dump(void)
+{
+    pthread_mutex_lock(&capture.mu);
+    fprintf(stderr, "  log was:\n%.4000s\n", capture.text);
+    pthread_mutex_unlock(&capture.mu);
 }

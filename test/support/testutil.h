@@ -87,6 +87,14 @@ void tu_sleep_ms(long ms);
 /* A logger for alt_lb_set_logger that prints to stderr with a prefix. */
 void tu_log(void *userdata, alt_log_level level, const char *msg);
 
+/* A logger for alt_lb_set_logger that keeps what the library said (the
+ * last 256 KiB), for tests to search; thread-safe. Prints it too when the
+ * environment has ALT_TEST_VERBOSE. */
+void tu_capture_log(void *userdata, alt_log_level level, const char *msg);
+void tu_log_reset(void);                 /* forget what was captured */
+int tu_log_count(const char *needle);    /* occurrences since the reset */
+void tu_log_dump(void);                  /* print the capture to stderr */
+
 /* Starts a cluster, fails the test hard if it cannot. */
 tc_cluster *tu_cluster(const char *args);
 
