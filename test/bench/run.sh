@@ -12,7 +12,8 @@
 # Environment: BENCH_PORT_BASE (default: random in 20000..39999),
 # BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5"),
 # BENCH_OUT (also write the report to this file), BENCH_SERVE=1 (only start
-# the servers of part 2 and wait, for profiling alt_bench by hand).
+# the servers of part 2 and wait, for profiling alt_bench by hand),
+# BENCH_BIN (run this alt_bench instead of building one).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -47,9 +48,13 @@ fi
 if [ -f "$build/CMakeCache.txt" ] && grep -q '^ALT_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
     build=$build/bench-release # numbers from a sanitizer build mean nothing
 fi
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release "${opts[@]}" >/dev/null
-cmake --build "$build" --target alt_bench -j"$ncpu" >/dev/null
-bench=$build/$exe
+if [ -n "${BENCH_BIN:-}" ]; then
+    bench=$BENCH_BIN # e.g. built against a patched library, for an A/B run
+else
+    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release "${opts[@]}" >/dev/null
+    cmake --build "$build" --target alt_bench -j"$ncpu" >/dev/null
+    bench=$build/$exe
+fi
 
 # --- temp dir, cleanup -----------------------------------------------------------
 tmp=$(mktemp -d /tmp/alt-bench.XXXXXX)
