@@ -5,7 +5,7 @@
  *
  *   alt_bench prepare    [runs=9] [calls=1000000]
  *   alt_bench throughput port=P proxy=PH [conc=1,8,64] [reps=3]
- *                        [requests=20000] [warmup=2000] [cpu=0] [modes=abc]
+ *                        [requests=20000] [warmup=2000] [cpu=0] [modes=abcd]
  *                        [servers=PID,...] [quiet=0.1] [tries=6] [fake=HOST]
  *                        [refresh_ms=N]
  *   alt_bench conns      ports=3:P3,6:P6,16:P16 log=FILE [requests=20000]
@@ -885,7 +885,7 @@ static int cmd_throughput(int argc, char **argv)
     long warmup = arg_long(argc, argv, "warmup", 2000);
     int cpu = (int)arg_long(argc, argv, "cpu", 0);
     int nodes = (int)arg_long(argc, argv, "nodes", 6);
-    const char *modes = arg(argc, argv, "modes", "abc");
+    const char *modes = arg(argc, argv, "modes", "abcd");
     const char *fake = arg(argc, argv, "fake", NULL); /* (b)'s fake domain */
     long refresh_ms = arg_long(argc, argv, "refresh_ms", 0); /* (b), 0: default */
     /* A run during which other processes used more than quiet cores is run
@@ -902,20 +902,24 @@ static int cmd_throughput(int argc, char **argv)
     char direct[64], via_proxy[64];
     snprintf(direct, sizeof direct, "http://127.0.0.1:%d/", port);
     snprintf(via_proxy, sizeof via_proxy, "http://127.0.0.1:%d/", proxy);
-    const char *names[3] = {
+    /* d: (b) with a fake domain as long as "127.0.0.1" (a diagnostic: the
+     * fake domain's length costs client CPU inside libcurl). */
+    enum { NMODES = 4 };
+    const char *names[NMODES] = {
         "(a) plain libcurl, one node",
         "(b) alternator_lb, 6 nodes",
         "(c) HAProxy round-robin, 6 nodes",
+        "(b') alternator_lb, fake domain a.invalid",
     };
 
-    static double rps[8][3][MAXRUNS], cpu10k[8][3][MAXRUNS],
-        others[8][3][MAXRUNS];
-    long errors[8][3];
+    static double rps[8][NMODES][MAXRUNS], cpu10k[8][NMODES][MAXRUNS],
+        others[8][NMODES][MAXRUNS];
+    long errors[8][NMODES];
     int reruns = 0, noisy = 0;
     memset(errors, 0, sizeof errors);
     for (int k = 0; k < nconc; k++)
         for (int rep = 0; rep < reps; rep++)
-            for (int mode = 0; mode < 3; mode++) {
+            for (int mode = 0; mode < NMODES; mode++) {
                 if (!strchr(modes, 'a' + mode)) {
                     rps[k][mode][rep] = cpu10k[k][mode][rep] = 0;
                     others[k][mode][rep] = 0;
@@ -928,9 +932,10 @@ static int cmd_throughput(int argc, char **argv)
                     L.warmup = warmup;
                     L.measure = requests;
                     L.url = mode == 2 ? via_proxy : direct;
-                    if (mode == 1) {
+                    if (mode == 1 || mode == 3) {
                         L.lb = node_lb(port);
-                        if (fake && alt_lb_set_fake_domain(L.lb, fake) != ALT_OK)
+                        const char *f = mode == 3 ? "a.invalid" : fake;
+                        if (f && alt_lb_set_fake_domain(L.lb, f) != ALT_OK)
                             die("alt_lb_set_fake_domain");
                         if (refresh_ms > 0
                             && alt_lb_set_refresh_interval(L.lb, refresh_ms,
@@ -939,14 +944,14 @@ static int cmd_throughput(int argc, char **argv)
                             die("alt_lb_set_refresh_interval");
                     }
                     run_multi(&L);
-                    if (mode == 1) {
+                    if (L.lb) {
                         size_t live = alt_lb_nodes(L.lb, NULL, 0);
                         if (live != (size_t)nodes)
-                            fprintf(stderr, "alt_bench: (b) rotation had %zu "
-                                    "nodes, not %d\n", live, nodes);
+                            fprintf(stderr, "alt_bench: %s: rotation had %zu "
+                                    "nodes, not %d\n", names[mode], live, nodes);
                         alt_lb_free(L.lb);
                     }
-                    fprintf(stderr, "  c=%-3ld rep %d %-34s %8.0f req/s  %6.3f "
+                    fprintf(stderr, "  c=%-3ld rep %d %-42s %8.0f req/s  %6.3f "
                             "CPU s/10k  (others: %.2f cores)\n", conc[k],
                             rep + 1, names[mode], (double)requests / L.secs,
                             L.cpu / (double)requests * 10000, L.foreign);
@@ -969,7 +974,7 @@ static int cmd_throughput(int argc, char **argv)
 
     printf("### 2. Throughput through a curl multi loop (loopback nginx)\n\n");
     printf("%ld requests per run after %ld of warm-up; %d runs per "
-           "configuration, interleaved a,b,c; median. Client pinned to CPU "
+           "configuration, interleaved a,b,c,b'; median. Client pinned to CPU "
            "%d, servers to the other. CPU = client user+system seconds "
            "(getrusage) per 10,000 requests. A run during which other "
            "processes on this shared machine used more than %.2f of a CPU "
@@ -979,24 +984,26 @@ static int cmd_throughput(int argc, char **argv)
     printf("| concurrency | configuration | requests/s | client CPU s per "
            "10k | failed |\n|---|---|---|---|---|\n");
     for (int k = 0; k < nconc; k++)
-        for (int mode = 0; mode < 3; mode++)
+        for (int mode = 0; mode < NMODES; mode++)
             printf("| %ld | %s | %.0f | %.3f | %ld |\n", conc[k], names[mode],
                    median(rps[k][mode], reps), median(cpu10k[k][mode], reps),
                    errors[k][mode]);
     printf("\n| concurrency | throughput b/a | throughput b/c | client CPU "
-           "per request b/a |\n|---|---|---|---|\n");
+           "per request b/a | throughput b'/a | throughput b'/c | client CPU "
+           "per request b'/a |\n|---|---|---|---|---|---|---|\n");
     for (int k = 0; k < nconc; k++) {
         double a = median(rps[k][0], reps), b = median(rps[k][1], reps),
-               c = median(rps[k][2], reps);
+               c = median(rps[k][2], reps), d = median(rps[k][3], reps);
         double ca = median(cpu10k[k][0], reps),
-               cb = median(cpu10k[k][1], reps);
-        printf("| %ld | %.3f | %.2f | %.3f |\n", conc[k], b / a, b / c,
-               cb / ca);
+               cb = median(cpu10k[k][1], reps),
+               cd = median(cpu10k[k][3], reps);
+        printf("| %ld | %.3f | %.2f | %.3f | %.3f | %.2f | %.3f |\n", conc[k],
+               b / a, b / c, cb / ca, d / a, d / c, cd / ca);
     }
     printf("\nAll runs (requests/s; client CPU s/10k; other processes' "
            "load in CPUs):\n\n");
     for (int k = 0; k < nconc; k++)
-        for (int mode = 0; mode < 3; mode++) {
+        for (int mode = 0; mode < NMODES; mode++) {
             printf("- c=%ld %s:", conc[k], names[mode]);
             for (int rep = 0; rep < reps; rep++)
                 printf(" %.0f (%.3f; %.2f)", rps[k][mode][rep],
@@ -1007,7 +1014,7 @@ static int cmd_throughput(int argc, char **argv)
     fflush(stdout);
     long total = 0;
     for (int k = 0; k < nconc; k++)
-        for (int mode = 0; mode < 3; mode++)
+        for (int mode = 0; mode < NMODES; mode++)
             total += errors[k][mode];
     return total ? 1 : 0;
 }

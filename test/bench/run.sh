@@ -3,8 +3,8 @@
 #
 #   test/bench/run.sh [build-dir]        (default: build-bench in the repo)
 #
-# Builds the library and alt_bench in Release if needed, installs nginx-light
-# and HAProxy from Debian if they are missing, starts them on 127.0.0.x with
+# Builds the library and alt_bench in Release if needed, installs nginx-light,
+# HAProxy and valgrind from Debian if they are missing, starts them on 127.0.0.x with
 # generated configurations in a temporary directory (servers pinned to the
 # second CPU, the client pins itself to the first), runs the five parts and
 # stops every server it started, by PID, also on error or Ctrl-C.
@@ -29,9 +29,9 @@ server_cpu=$((ncpu > 1 ? 1 : 0))
 log() { echo "run.sh: $*" >&2; }
 
 # --- servers: install if missing ---------------------------------------------
-if [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/haproxy ]; then
-    log "installing nginx-light and haproxy"
-    apt-get update && apt-get install -y nginx-light haproxy
+if [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/haproxy ] || ! command -v valgrind >/dev/null; then
+    log "installing nginx-light, haproxy and valgrind"
+    apt-get update && apt-get install -y nginx-light haproxy valgrind
 fi
 
 # --- build ---------------------------------------------------------------------
@@ -218,7 +218,7 @@ for part in $parts; do
         wait_http "http://127.0.0.1:$ph/localnodes"
         srv=("${pids[@]}")
         for p in "${pids[@]}"; do srv+=($(pgrep -P "$p" || true)); done
-        log "part 2: throughput (a/b/c x concurrency 1, 8, 64 x $reps)"
+        log "part 2: throughput (a/b/c/b' x concurrency 1, 8, 64 x $reps)"
         "$bench" throughput port=$p6 proxy=$ph requests="$requests" reps="$reps" \
             cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         stop_all
