@@ -279,8 +279,10 @@ ALT_EXTERN alt_code alt_curl_prepare(alt_lb *lb, CURL *easy);
  * Tells lb how the transfer prepared on easy ended. A connection-level
  * failure (could not connect or resolve, connection reset or closed before
  * any response byte, connect timeout) or a timeout takes the node out of
- * rotation for a back-off period (1 s, doubling per consecutive failure up
- * to 30 s) and brings the next refresh forward; a success ends the back-off.
+ * rotation and brings the next refresh forward. After a back-off period
+ * (1 s, doubling per consecutive failure up to 30 s) a refresh asks that
+ * node first; when it answers, it is back in rotation. So no caller's
+ * request is spent finding out whether it is still down.
  * HTTP statuses are not failures here. Calling it twice for one transfer,
  * or for a handle lb never prepared, is harmless. alt_multi_info_read() calls
  * it itself for every transfer it returns. Thread-safe.

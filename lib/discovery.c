@@ -124,7 +124,17 @@ alt_code alt__job_round(alt_lb *lb, alt__job *job)
     pthread_mutex_lock(&lb->mu);
     size_t nlive = atomic_load(&lb->nlive);
     size_t n = nlive < ALT_MAX_ASKED ? nlive : ALT_MAX_ASKED;
-    size_t need = n + lb->nseeds;
+    /* A failed node whose back-off is over is asked first: this request is
+     * its probe, and an answer puts it back in rotation (alt__node_ok(); see
+     * rebuild_locked()). One per round, so that a node still dead costs a
+     * round one connection attempt at most. */
+    int64_t now = alt__now_ms();
+    alt__node *probe = NULL;
+    for (alt__node *node = lb->registry; node && !probe; node = node->next)
+        if (node->listed && atomic_load(&node->failures) > 0
+            && atomic_load(&node->down_until) <= now)
+            probe = node;
+    size_t need = n + lb->nseeds + (probe != NULL);
     if (need > job->cand_cap) {
         alt__node **cand = realloc(job->cand, need * sizeof *cand);
         if (!cand) {
@@ -136,6 +146,8 @@ alt_code alt__job_round(alt_lb *lb, alt__job *job)
     }
     size_t start = atomic_fetch_add(&lb->refresh_rr, 1);
     job->ncand = 0;
+    if (probe)
+        job->cand[job->ncand++] = probe;
     for (size_t i = 0; i < n; i++)
         job->cand[job->ncand++] = atomic_load(&lb->live[(start + i) % nlive]);
     for (size_t i = 0; i < lb->nseeds; i++)

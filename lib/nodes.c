@@ -226,17 +226,19 @@ static void publish(alt_lb *lb, alt__node *const *nodes, size_t n)
     atomic_store(&lb->nlive, n);
 }
 
-/* Live = listed nodes out of back-off; all listed ones if every one is in
- * back-off, so the rotation is never empty. Caller holds lb->mu. */
+/* Live = listed nodes that have not failed since they last answered; all
+ * listed ones if every one has, so the rotation is never empty. A failed
+ * node comes back only through alt__node_ok(): the refresh asks it first
+ * once its back-off is over (discovery.c), so that no caller's request is
+ * spent finding out whether it is still down. Caller holds lb->mu. */
 static void rebuild_locked(alt_lb *lb)
 {
-    int64_t now = alt__now_ms();
     alt__node *set[ALT_MAX_LISTED];
     size_t n = 0;
     for (alt__node *node = lb->registry; node; node = node->next) {
         if (!node->listed)
             continue;
-        if (atomic_load(&node->down_until) <= now && n < ALT_MAX_LISTED)
+        if (atomic_load(&node->failures) == 0 && n < ALT_MAX_LISTED)
             set[n++] = node;
     }
     if (n == 0) {
