@@ -9,7 +9,7 @@
 # second CPU, the client pins itself to the first), runs the five parts and
 # stops every server it started, by PID, also on error or Ctrl-C.
 #
-# Environment: BENCH_PORT_BASE (default: random in 20000..39999),
+# Environment: BENCH_PORT_BASE (default: random in 10000..29999),
 # BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5"),
 # BENCH_OUT (also write the report to this file), BENCH_SERVE=1 (only start
 # the servers of part 2 and wait, for profiling alt_bench by hand),
@@ -22,7 +22,7 @@ build=${1:-$repo/build-bench}
 requests=${BENCH_REQUESTS:-20000}
 reps=${BENCH_REPS:-3}
 parts=${BENCH_PARTS:-"1 2 2b 3 5"}
-base=${BENCH_PORT_BASE:-$((20000 + RANDOM % 20000))}
+base=${BENCH_PORT_BASE:-$((10000 + RANDOM % 20000))} # below the ephemeral ports
 ncpu=$(nproc)
 server_cpu=$((ncpu > 1 ? 1 : 0))
 
@@ -104,11 +104,11 @@ nginx_conf() { # dir, extra directives, server blocks...
     local dir=$1 extra=$2; shift 2
     cat <<EOF
 worker_processes 1;
-worker_rlimit_nofile 65536;
+worker_rlimit_nofile 16384;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 $extra
-events { worker_connections 16384; }
+events { worker_connections 8192; }
 http {
     default_type application/json;
     keepalive_requests 1000000000;
