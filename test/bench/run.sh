@@ -128,10 +128,16 @@ $(for b in "$@"; do echo "$b"; done)
 }
 EOF
 }
-wait_http() { # url
-    local i
+wait_http() { # url: until it answers HTTP 200 (bash's /dev/tcp, no curl CLI)
+    local hostport=${1#http://} i
+    local host=${hostport%%:*} rest=${hostport#*:}
+    local port=${rest%%/*} path=/${rest#*/}
     for ((i = 0; i < 100; i++)); do
-        curl -sf -o /dev/null --max-time 1 "$1" && return 0
+        if (exec 3<>"/dev/tcp/$host/$port" &&
+            printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" >&3 &&
+            head -c 12 <&3 | grep -q ' 200') 2>/dev/null; then
+            return 0
+        fi
         sleep 0.05
     done
     log "server at $1 did not come up:"
@@ -217,7 +223,9 @@ for part in $parts; do
         wait_http "http://127.0.0.6:$p6/localnodes"
         wait_http "http://127.0.0.1:$ph/localnodes"
         srv=("${pids[@]}")
-        for p in "${pids[@]}"; do srv+=($(pgrep -P "$p" || true)); done
+        for p in "${pids[@]}"; do # the nginx workers too
+            srv+=($(cat "/proc/$p/task/$p/children" 2>/dev/null || true))
+        done
         log "part 2: throughput (a/b/c/b' x concurrency 1, 8, 64 x $reps)"
         "$bench" throughput port=$p6 proxy=$ph requests="$requests" reps="$reps" \
             cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
