@@ -291,8 +291,9 @@ ALT_EXTERN void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result);
 
 /*
  * Easy mode: prepare + curl_easy_perform + done. A connection-level failure
- * (see alt_curl_done(); not a timeout, not after response bytes) is retried
- * on another node, up to the number of live nodes. Also raises the handle's
+ * (see alt_curl_done(); not a timeout after sending, not after response
+ * bytes) is retried on another node, up to the number of live nodes; the
+ * body must be resendable (CURLOPT_POSTFIELDS, not a read callback). Also raises the handle's
  * CURLOPT_MAXCONNECTS to the number of live nodes (if above 5) so that one
  * connection per node stays in its pool. Returns curl_easy_perform()'s result
  * of the last try; CURLE_BAD_FUNCTION_ARGUMENT for NULL arguments.
@@ -335,6 +336,14 @@ ALT_EXTERN alt_code alt_multi_attach(alt_lb *lb, CURLM *multi);
  * count a message of lb's still queued; loop until NULL as usual. Starts a
  * due refresh. Call it only from the thread that drives the multi. When lb is
  * not attached it returns NULL and sets *msgs_in_queue to 0.
+ *
+ * A transfer lb prepared that failed at connection level before any
+ * response byte (as retried by alt_curl_perform()) is not returned: it is
+ * removed, prepared for another node and added again, up to the number of
+ * live nodes in all, and returned when it ends. Its body must therefore be
+ * resendable: CURLOPT_POSTFIELDS (which SigV4 signing needs anyway), not a
+ * read callback. The message returned for a transfer whose retry could not
+ * be started points to storage in lb, valid until the next call.
  */
 ALT_EXTERN CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue);
 

@@ -56,6 +56,7 @@ typedef struct alt__slot {
     _Alignas(64) const CURL *easy;
     _Atomic(alt__node *) node;      /* NULL once alt_curl_done() saw it */
     uint64_t rr;                    /* this handle's round-robin position */
+    unsigned retries;               /* of the current request */
 } alt__slot;
 
 typedef struct alt__htab {
@@ -144,6 +145,7 @@ struct alt_lb {
     alt__job multi_job;
     bool multi_job_added;           /* multi_job.easy is in multi */
     bool multi_pending;             /* an add was refused; retry it */
+    CURLMsg retry_msg;              /* a failure whose retry could not start */
     long multi_maxconn;             /* CURLMOPT_MAXCONNECTS we set */
     size_t pool_handles;            /* nhandles it was sized for */
 };
@@ -180,7 +182,8 @@ alt_code alt__build_connect_to(alt_lb *lb);
 void alt__free_nodes(alt_lb *lb);
 
 /* handles.c: which node each easy handle was given. */
-alt__slot *alt__slot_for(alt_lb *lb, const CURL *easy);
+alt__slot *alt__slot_find(alt_lb *lb, const CURL *easy);   /* or NULL */
+alt__slot *alt__slot_for(alt_lb *lb, const CURL *easy);    /* adds it */
 /* Sets in_use on every node a handle may still use; false while some
  * prepare is picking (nothing may be reused then). Caller holds lb->mu. */
 bool alt__mark_handles_in_use(alt_lb *lb);
@@ -208,5 +211,7 @@ void alt__multi_prepared(alt_lb *lb);
 
 /* curl.c */
 bool alt__connection_failure(CURL *easy, CURLcode result, bool *retriable);
+/* alt_curl_prepare(); retry: the same request again, elsewhere. */
+alt_code alt__prepare(alt_lb *lb, CURL *easy, bool retry);
 
 #endif /* ALT_PRIVATE_H */

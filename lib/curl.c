@@ -41,7 +41,7 @@ bool alt__connection_failure(CURL *easy, CURLcode result, bool *retriable)
     }
 }
 
-alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
+alt_code alt__prepare(alt_lb *lb, CURL *easy, bool retry)
 {
     if (!lb || !easy)
         return ALT_E_INVALID_ARG;
@@ -49,8 +49,10 @@ alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
     /* The mark keeps the picked node's record from being reused for
      * another address until the transfer is reported done (nodes.c). */
     alt__slot *slot = alt__slot_for(lb, easy);
-    if (slot)
+    if (slot) {
         atomic_store(&slot->node, ALT_PICKING);
+        slot->retries = retry ? slot->retries + 1 : 0;
+    }
     alt__node *node = alt__pick(lb, slot);
     if (curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to) != CURLE_OK
         || (lb->sigv4
@@ -69,6 +71,11 @@ alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
         && pthread_equal(pthread_self(), lb->multi_thread))
         alt__multi_prepared(lb);
     return slot ? ALT_OK : ALT_E_NOMEM;
+}
+
+alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
+{
+    return alt__prepare(lb, easy, false);
 }
 
 void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result)
@@ -92,7 +99,7 @@ CURLcode alt_curl_perform(alt_lb *lb, CURL *easy)
     size_t tries = atomic_load(&lb->nlive);
     CURLcode result = CURLE_OK;
     for (size_t i = 0; i < tries; i++) {
-        alt_code rc = alt_curl_prepare(lb, easy);
+        alt_code rc = alt__prepare(lb, easy, i > 0);
         if (rc == ALT_E_INVALID_ARG || rc == ALT_E_CURL)
             return CURLE_BAD_FUNCTION_ARGUMENT;
         /* A private pool of one connection per node (libcurl's default is

@@ -87,17 +87,21 @@ out:
     return s;
 }
 
+alt__slot *alt__slot_find(alt_lb *lb, const CURL *easy)
+{
+    return find(atomic_load_explicit(&lb->handles, memory_order_acquire),
+                easy);
+}
+
 alt__slot *alt__slot_for(alt_lb *lb, const CURL *easy)
 {
-    alt__slot *s = find(atomic_load_explicit(&lb->handles,
-                                             memory_order_acquire), easy);
+    alt__slot *s = alt__slot_find(lb, easy);
     return s ? s : insert(lb, easy);
 }
 
 alt__node *alt__take(alt_lb *lb, const CURL *easy)
 {
-    alt__slot *s = find(atomic_load_explicit(&lb->handles,
-                                             memory_order_acquire), easy);
+    alt__slot *s = alt__slot_find(lb, easy);
     alt__node *node = s ? atomic_exchange(&s->node, NULL) : NULL;
     return node == ALT_PICKING ? NULL : node;
 }

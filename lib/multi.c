@@ -121,6 +121,35 @@ static void finish_job(alt_lb *lb, CURLcode result)
     start_attempt(lb); /* the next candidate of this round */
 }
 
+/*
+ * A transfer that failed before reaching any server (see
+ * alt__connection_failure) goes again to another node, as in
+ * alt_curl_perform(), while there are nodes it has not tried: the caller
+ * sees only the end. Returns NULL when it went again, else the message to
+ * give the caller (msg, or a copy if the handle had to leave the multi).
+ */
+static CURLMsg *retry_elsewhere(alt_lb *lb, CURLMsg *msg)
+{
+    CURL *easy = msg->easy_handle;
+    bool retriable;
+    if (!alt__connection_failure(easy, msg->data.result, &retriable)
+        || !retriable)
+        return msg;
+    alt__slot *slot = alt__slot_find(lb, easy);
+    if (!slot || !atomic_load(&slot->node)
+        || slot->retries + 1 >= atomic_load(&lb->nlive))
+        return msg;
+    lb->retry_msg = *msg;
+    alt_curl_done(lb, easy, msg->data.result);
+    curl_multi_remove_handle(lb->multi, easy);
+    if (alt__prepare(lb, easy, true) != ALT_OK
+        || curl_multi_add_handle(lb->multi, easy) != CURLM_OK)
+        return &lb->retry_msg;
+    alt__log(lb, ALT_LOG_INFO, "retrying on another node: %s",
+             curl_easy_strerror(lb->retry_msg.data.result));
+    return NULL;
+}
+
 CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
 {
     int dummy;
@@ -136,8 +165,11 @@ CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
                 finish_job(lb, msg->data.result);
             continue;
         }
-        if (msg->msg == CURLMSG_DONE)
-            alt_curl_done(lb, msg->easy_handle, msg->data.result);
+        if (msg->msg != CURLMSG_DONE)
+            return msg;
+        if (!(msg = retry_elsewhere(lb, msg)))
+            continue;
+        alt_curl_done(lb, msg->easy_handle, msg->data.result);
         return msg;
     }
     if (atomic_load(&lb->nhandles) != lb->pool_handles)

@@ -1,7 +1,8 @@
 /*
  * Failover: a node that dies takes no new requests once its first failure
- * is known; alt_curl_perform retries connection-level failures on another
- * node (and only those: a timeout after sending is not retried); a revived,
+ * is known; alt_curl_perform and alt_multi_info_read retry connection-level
+ * failures on another node (and only those: a timeout after sending is not
+ * retried); a revived,
  * joining or added node gets traffic after a refresh and a leaving one stops
  * getting it; a failure brings the next refresh forward.
  *
@@ -562,18 +563,21 @@ static void multi_mode_kill(void)
             "node 2 prepared after a failure was seen; node 2 connects %d; "
             "retries logged %d\n", CONC, st.ok, st.failed, st.bad_code,
             st.violations, opens[2] - opens2, tu_log_count("retrying"));
+    /* alt_multi_info_read() sent the transfers that failed on node 2 to
+     * other nodes: the caller sees no failure. */
     CHECK_EQ(st.ok + st.failed, 400);
-    CHECK(st.failed <= CONC);
+    CHECK_EQ(st.failed, 0);
     CHECK_EQ(st.bad_code, 0);
     CHECK_EQ(st.violations, 0);
-    CHECK_EQ(tu_log_count("retrying"), 0); /* only alt_curl_perform retries */
+    int retried = tu_log_count("retrying");
+    CHECK(retried >= 1 && retried <= CONC);
     CHECK(!is_in(lb, "127.0.0.2"));
-    /* Each success was counted by one node; a failed request may have
-     * reached node 2 before the kill cut it off. */
+    /* Each success was counted by one node; a retried request may also
+     * have reached node 2 before the kill cut it off. */
     long api = (after[1] - before[1]) + (after[2] - before[2])
                + (after[3] - before[3]);
     fprintf(stderr, "  api requests counted by the nodes: %ld\n", api);
-    CHECK(api >= st.ok && api <= st.ok + st.failed);
+    CHECK(api >= st.ok && api <= st.ok + retried);
 
     /* Revived: the refreshes of the multi loop bring it back. */
     CMD("revive %d", 2);
