@@ -113,8 +113,10 @@ ALT_EXTERN void alt_lb_free(alt_lb *lb);
 /*
  * The host name used in the request URL, the Host header, the SigV4
  * signature and for TLS certificate verification (so with https every node's
- * certificate must name it). Default "alternator.invalid": a name that never
+ * certificate must name it). Default "alt.invalid": a name that never
  * resolves, so a request that somehow escapes CONNECT_TO fails loudly.
+ * Keep it short: libcurl 7.88 spends about 480 instructions per character
+ * of the host name on every request (0.6% of a small request's client CPU).
  * host: a DNS host name or an IPv4 literal; copied.
  * Errors: ALT_E_INVALID_ARG, ALT_E_NOMEM, ALT_E_STATE (already in use).
  */

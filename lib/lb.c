@@ -97,7 +97,8 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
     lb->seeds = calloc(nseeds, sizeof *lb->seeds);
     lb->block_multi = curl_multi_init();
     lb->thread_multi = curl_multi_init();
-    if (!lb->live || !lb->seeds || !lb->block_multi || !lb->thread_multi || set_string(&lb->fake_domain, "alternator.invalid")
+    if (!lb->live || !lb->seeds || !lb->block_multi || !lb->thread_multi
+        || set_string(&lb->fake_domain, "alt.invalid") != ALT_OK
         || build_url(lb, lb->fake_domain) != ALT_OK)
         goto fail;
     for (size_t i = 0; i < nseeds; i++) {

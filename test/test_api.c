@@ -55,7 +55,7 @@ static void good_seeds(void)
     CHECK_EQ(alt_lb_new(&lb, "https", 8043, seeds, 6), ALT_OK);
     const char *nodes[8];
     CHECK_EQ(alt_lb_nodes(lb, nodes, 8), 5); /* de-duplicated */
-    CHECK(strcmp(alt_lb_url(lb), "https://alternator.invalid:8043/") == 0);
+    CHECK(strcmp(alt_lb_url(lb), "https://alt.invalid:8043/") == 0);
     alt_lb_free(lb);
 }
 

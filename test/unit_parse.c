@@ -77,7 +77,7 @@ static void answers(void)
     CHECK(parse(lb, "[\"10.0.0.1\",\"10.0.0.2\"]", &n, out, 8) == ALT_OK);
     CHECK(n == 2 && strcmp(out[0]->addr, "10.0.0.1") == 0);
     CHECK(strcmp(out[0]->connect_to.data,
-                 "alternator.invalid:8000:10.0.0.1:8000") == 0);
+                 "alt.invalid:8000:10.0.0.1:8000") == 0);
     CHECK(out[0]->connect_to.next == NULL);
 
     /* Duplicates kept once; invalid entries dropped, valid ones kept. */
@@ -86,7 +86,7 @@ static void answers(void)
           == ALT_OK);
     CHECK(n == 2 && strcmp(out[0]->addr, "10.0.0.2") == 0);
     CHECK(strcmp(out[1]->connect_to.data,
-                 "alternator.invalid:8000:[::1]:8000") == 0);
+                 "alt.invalid:8000:[::1]:8000") == 0);
 
     /* The same address is always the same record. */
     alt__node *first = out[0];
