@@ -253,8 +253,9 @@ ALT_EXTERN void alt_lb_stop(alt_lb *lb);
  * also when a refresh drops the node meanwhile (and until alt_lb_free() if
  * the transfer is never reported through alt_curl_done()).
  *
- * Without credentials it does not clear SigV4 options set on the handle
- * before (by you or by another alt_lb).
+ * With credentials, libcurl copies the three SigV4 strings at every call
+ * (3 small allocations, about 50 ns). Without, it does not clear SigV4
+ * options set on the handle before (by you or by another alt_lb).
  *
  * Round-robin: each easy handle walks the live nodes in turn, starting one
  * node further than the handle first seen before it. So consecutive
