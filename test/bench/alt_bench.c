@@ -67,6 +67,13 @@ static double cpu_s(void)
            + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+static double user_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -668,6 +675,7 @@ struct loop {
     struct tracker *track;
     /* out */
     double secs, cpu;     /* of the measured window */
+    double user;          /* the user-space part of cpu */
     double foreign;       /* other processes' load meanwhile, in cores */
     long completed, ok, failed, failed_after_kill, retried;
     uint64_t t_kill;
@@ -744,7 +752,7 @@ static void run_multi(struct loop *L)
     long started = 0, inflight = 0;
     uint64_t t0 = now_ns(), t_start = t0, t_end = 0;
     uint64_t deadline = t0 + (uint64_t)((timed ? L->duration_s + 30 : LOOP_DEADLINE_S) * 1e9);
-    double c_start = cpu_s(), c_end = 0;
+    double c_start = cpu_s(), c_end = 0, u_start = user_s(), u_end = 0;
     struct cpu_snap s_start, s_end;
     cpu_snap(&s_start);
     bool measuring = timed || L->warmup == 0, stop = false;
@@ -784,10 +792,12 @@ static void run_multi(struct loop *L)
                 cpu_snap(&s_start);
                 t_start = now_ns();
                 c_start = cpu_s();
+                u_start = user_s();
             }
             if (!timed && measuring && L->completed == target && !stop) {
                 t_end = now_ns();
                 c_end = cpu_s();
+                u_end = user_s();
                 cpu_snap(&s_end);
                 stop = true;
             }
@@ -802,6 +812,7 @@ static void run_multi(struct loop *L)
             if (!stop && (double)(now_ns() - t0) / 1e9 >= L->duration_s) {
                 t_end = now_ns();
                 c_end = cpu_s();
+                u_end = user_s();
                 stop = true;
             }
         }
@@ -816,11 +827,13 @@ static void run_multi(struct loop *L)
     if (!t_end || timed) {
         t_end = t_end ? t_end : now_ns();
         c_end = c_end ? c_end : cpu_s();
+        u_end = u_end ? u_end : user_s();
         cpu_snap(&s_end);
     }
     L->foreign = foreign_load(&s_start, &s_end);
     L->secs = (double)(t_end - t_start) / 1e9;
     L->cpu = c_end - c_start;
+    L->user = u_end - u_start;
     for (int i = 0; i < L->conc; i++) {
         if (reqs[i].in_multi)
             curl_multi_remove_handle(m, reqs[i].h);
@@ -913,7 +926,7 @@ static int cmd_throughput(int argc, char **argv)
     };
 
     static double rps[8][NMODES][MAXRUNS], cpu10k[8][NMODES][MAXRUNS],
-        others[8][NMODES][MAXRUNS];
+        user10k[8][NMODES][MAXRUNS], others[8][NMODES][MAXRUNS];
     long errors[8][NMODES];
     int reruns = 0, noisy = 0;
     memset(errors, 0, sizeof errors);
@@ -922,6 +935,7 @@ static int cmd_throughput(int argc, char **argv)
             for (int mode = 0; mode < NMODES; mode++) {
                 if (!strchr(modes, 'a' + mode)) {
                     rps[k][mode][rep] = cpu10k[k][mode][rep] = 0;
+                    user10k[k][mode][rep] = 0;
                     others[k][mode][rep] = 0;
                     continue;
                 }
@@ -965,6 +979,7 @@ static int cmd_throughput(int argc, char **argv)
                     noisy++;
                 rps[k][mode][rep] = (double)requests / L.secs;
                 cpu10k[k][mode][rep] = L.cpu / (double)requests * 10000;
+                user10k[k][mode][rep] = L.user / (double)requests * 10000;
                 others[k][mode][rep] = L.foreign;
                 errors[k][mode] += L.failed;
                 if (L.failed)
@@ -1000,14 +1015,16 @@ static int cmd_throughput(int argc, char **argv)
         printf("| %ld | %.3f | %.2f | %.3f | %.3f | %.2f | %.3f |\n", conc[k],
                b / a, b / c, cb / ca, d / a, d / c, cd / ca);
     }
-    printf("\nAll runs (requests/s; client CPU s/10k; other processes' "
-           "load in CPUs):\n\n");
+    printf("\nAll runs (requests/s; client CPU s/10k, of which user space "
+           "(the kernel splits user/system by ticks: indicative only); other "
+           "processes' load in CPUs):\n\n");
     for (int k = 0; k < nconc; k++)
         for (int mode = 0; mode < NMODES; mode++) {
             printf("- c=%ld %s:", conc[k], names[mode]);
             for (int rep = 0; rep < reps; rep++)
-                printf(" %.0f (%.3f; %.2f)", rps[k][mode][rep],
-                       cpu10k[k][mode][rep], others[k][mode][rep]);
+                printf(" %.0f (%.3f, %.3f; %.2f)", rps[k][mode][rep],
+                       cpu10k[k][mode][rep], user10k[k][mode][rep],
+                       others[k][mode][rep]);
             printf("\n");
         }
     printf("\n");
