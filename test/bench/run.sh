@@ -42,16 +42,20 @@ else
     # builds the library from this source tree itself).
     src=$here; exe=alt_bench; opts=()
 fi
-if [ -f "$build/CMakeCache.txt" ] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$src" "$build/CMakeCache.txt"; then
-    build=$build/bench-release # configured from another source dir: nest
+# A build directory of another source tree, a sanitizer build (its numbers
+# mean nothing) or an unoptimised one is left alone: nest a Release build in it.
+cache=$build/CMakeCache.txt
+if [ -f "$cache" ] && { ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$src" "$cache" ||
+        grep -q '^ALT_SANITIZE:BOOL=ON' "$cache" ||
+        ! grep -qE '^CMAKE_BUILD_TYPE:STRING=(Release|RelWithDebInfo)$' "$cache"; }; then
+    build=$build/bench-release
+    cache=$build/CMakeCache.txt
 fi
-if [ -f "$build/CMakeCache.txt" ] && grep -q '^ALT_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
-    build=$build/bench-release # numbers from a sanitizer build mean nothing
-fi
+[ -f "$cache" ] || opts+=(-DCMAKE_BUILD_TYPE=Release)
 if [ -n "${BENCH_BIN:-}" ]; then
     bench=$BENCH_BIN # e.g. built against a patched library, for an A/B run
 else
-    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release "${opts[@]}" >/dev/null
+    cmake -S "$src" -B "$build" "${opts[@]}" >/dev/null
     cmake --build "$build" --target alt_bench -j"$ncpu" >/dev/null
     bench=$build/$exe
 fi
