@@ -18,6 +18,8 @@
  *
  * Strings passed in are copied; strings returned are owned by the library
  * and stay valid as documented at each function.
+ *
+ * Every function and type here exists since version 0.1.0.
  */
 #ifndef ALTERNATOR_LB_H
 #define ALTERNATOR_LB_H
@@ -93,8 +95,8 @@ ALT_EXTERN const char *alt_version(void);
  * returns ALT_E_INVALID_ARG (NULL, port out of range, unknown scheme, empty or
  * malformed seed) or ALT_E_NOMEM, and leaves *out untouched.
  *
- * Configuration setters (fake domain, credentials, logger, TLS, timeouts)
- * must be called before the object is first used: before the first
+ * Configuration setters (fake domain, credentials, datacenter, logger, TLS,
+ * discovery timeouts) must be called before the object is first used: before the first
  * alt_curl_prepare(), alt_curl_perform(), alt_lb_refresh(), alt_lb_start()
  * or alt_multi_attach(). After that they return ALT_E_STATE. They are not
  * thread-safe with one another.
