@@ -1003,17 +1003,29 @@ static int cmd_throughput(int argc, char **argv)
             printf("| %ld | %s | %.0f | %.3f | %ld |\n", conc[k], names[mode],
                    median(rps[k][mode], reps), median(cpu10k[k][mode], reps),
                    errors[k][mode]);
+    printf("\nRatios: median over the %d repetitions of the ratio within "
+           "each (the configurations of one repetition ran back to back).\n",
+           reps);
     printf("\n| concurrency | throughput b/a | throughput b/c | client CPU "
            "per request b/a | throughput b'/a | throughput b'/c | client CPU "
            "per request b'/a |\n|---|---|---|---|---|---|---|\n");
+    /* Ratios: the median over repetitions of the ratio within each
+     * repetition (a, b, c and b' ran back to back), which a change of the
+     * VM's speed between repetitions does not skew. */
     for (int k = 0; k < nconc; k++) {
-        double a = median(rps[k][0], reps), b = median(rps[k][1], reps),
-               c = median(rps[k][2], reps), d = median(rps[k][3], reps);
-        double ca = median(cpu10k[k][0], reps),
-               cb = median(cpu10k[k][1], reps),
-               cd = median(cpu10k[k][3], reps);
+        double r[6][MAXRUNS];
+        for (int rep = 0; rep < reps; rep++) {
+            double a = rps[k][0][rep], ca = cpu10k[k][0][rep];
+            r[0][rep] = rps[k][1][rep] / a;
+            r[1][rep] = rps[k][1][rep] / rps[k][2][rep];
+            r[2][rep] = cpu10k[k][1][rep] / ca;
+            r[3][rep] = rps[k][3][rep] / a;
+            r[4][rep] = rps[k][3][rep] / rps[k][2][rep];
+            r[5][rep] = cpu10k[k][3][rep] / ca;
+        }
         printf("| %ld | %.3f | %.2f | %.3f | %.3f | %.2f | %.3f |\n", conc[k],
-               b / a, b / c, cb / ca, d / a, d / c, cd / ca);
+               median(r[0], reps), median(r[1], reps), median(r[2], reps),
+               median(r[3], reps), median(r[4], reps), median(r[5], reps));
     }
     printf("\nAll runs (requests/s; client CPU s/10k, of which user space "
            "(the kernel splits user/system by ticks: indicative only); other "
