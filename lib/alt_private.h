@@ -63,7 +63,14 @@ typedef struct alt__htab {
     struct alt__htab *retired;      /* older, smaller tables (freed last) */
     size_t mask;
     size_t used;
-    _Atomic(alt__slot *) slot[];
+    /* Keys are kept here, beside the slot pointers: a probe that passes
+     * other handles' entries reads only this array, which changes only when
+     * a handle is first seen, and never those handles' slots, whose cache
+     * lines their own threads write at every prepare. */
+    struct alt__entry {
+        _Atomic(const CURL *) easy; /* published after slot; never changes */
+        alt__slot *slot;
+    } entry[];
 } alt__htab;
 
 /* A /localnodes request in progress, on an easy handle of the library's. */

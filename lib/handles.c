@@ -28,24 +28,28 @@ static alt__slot *find(alt__htab *t, const CURL *easy)
     if (!t)
         return NULL;
     for (size_t i = hash_ptr(easy) & t->mask;; i = (i + 1) & t->mask) {
-        alt__slot *s = atomic_load_explicit(&t->slot[i], memory_order_acquire);
-        if (!s || s->easy == easy)
-            return s;
+        const CURL *key = atomic_load_explicit(&t->entry[i].easy,
+                                               memory_order_acquire);
+        if (!key)
+            return NULL;
+        if (key == easy)
+            return t->entry[i].slot;
     }
 }
 
 static void put(alt__htab *t, alt__slot *s)
 {
     size_t i = hash_ptr(s->easy) & t->mask;
-    while (atomic_load_explicit(&t->slot[i], memory_order_relaxed))
+    while (atomic_load_explicit(&t->entry[i].easy, memory_order_relaxed))
         i = (i + 1) & t->mask;
-    atomic_store_explicit(&t->slot[i], s, memory_order_release);
+    t->entry[i].slot = s;
+    atomic_store_explicit(&t->entry[i].easy, s->easy, memory_order_release);
     t->used++;
 }
 
 static alt__htab *new_table(size_t size)
 {
-    alt__htab *t = calloc(1, sizeof *t + size * sizeof t->slot[0]);
+    alt__htab *t = calloc(1, sizeof *t + size * sizeof t->entry[0]);
     if (t)
         t->mask = size - 1;
     return t;
@@ -66,8 +70,9 @@ static alt__slot *insert(alt_lb *lb, const CURL *easy)
         if (!bigger)
             goto out;
         for (size_t i = 0; t && i <= t->mask; i++) {
-            alt__slot *old = atomic_load_explicit(&t->slot[i],
-                                                  memory_order_relaxed);
+            alt__slot *old = atomic_load_explicit(&t->entry[i].easy,
+                                                  memory_order_relaxed)
+                             ? t->entry[i].slot : NULL;
             if (old)
                 put(bigger, old);
         }
@@ -114,7 +119,8 @@ bool alt__mark_handles_in_use(alt_lb *lb)
 {
     alt__htab *t = atomic_load(&lb->handles);
     for (size_t i = 0; t && i <= t->mask; i++) {
-        alt__slot *s = atomic_load(&t->slot[i]);
+        alt__slot *s = atomic_load(&t->entry[i].easy) ? t->entry[i].slot
+                                                      : NULL;
         if (!s)
             continue;
         alt__node *node = atomic_load(&s->node);
@@ -136,7 +142,7 @@ void alt__free_handles(alt_lb *lb)
     alt__htab *t = atomic_load(&lb->handles);
     if (t) {
         for (size_t i = 0; i <= t->mask; i++)
-            free(atomic_load(&t->slot[i]));
+            free(t->entry[i].slot);
     }
     while (t) {
         alt__htab *older = t->retired;
