@@ -69,16 +69,6 @@ static alt_lb *new_lb(void)
     return lb;
 }
 
-static int is_in(alt_lb *lb, const char *addr)
-{
-    const char *nodes[64];
-    size_t n = alt_lb_nodes(lb, nodes, 64);
-    for (size_t i = 0; i < n && i < 64; i++)
-        if (strcmp(nodes[i], addr) == 0)
-            return 1;
-    return 0;
-}
-
 static void api_counts(long out[MAXN], int nodes)
 {
     for (int i = 1; i <= nodes; i++)
@@ -126,7 +116,7 @@ static int refresh_until(alt_lb *lb, const char *addr, int want)
         alt_code rc = alt_lb_refresh(lb);
         if (rc != ALT_OK)
             fprintf(stderr, "  refresh: %s\n", alt_strerror(rc));
-        if (is_in(lb, addr) == want) {
+        if (tu_in_rotation(lb, addr) == want) {
             fprintf(stderr, "  %s %s the rotation after %lld ms\n", addr,
                     want ? "back in" : "out of", tu_now_ms() - t0);
             return 1;
@@ -200,7 +190,7 @@ static void easy_mode_kill(void)
     CHECK_EQ(after[2] - before[2], 0);
     /* Every request answered exactly once, by node 1 or 3. */
     CHECK_EQ((after[1] - before[1]) + (after[3] - before[3]), 200);
-    CHECK(!is_in(lb, "127.0.0.2"));
+    CHECK(!tu_in_rotation(lb, "127.0.0.2"));
 
     /* Revived: after the back-off and a refresh it is back, and takes its
      * third of the traffic. */
@@ -319,7 +309,7 @@ static void timeout_not_retried(void)
         CHECK_EQ(tu_log_count("retrying"), 0);
     }
     CHECK_EQ(timeouts, 1);
-    CHECK(!is_in(lb, "127.0.0.3"));
+    CHECK(!tu_in_rotation(lb, "127.0.0.3"));
     CHECK_EQ(tu_log_count("node 127.0.0.3 failed"), 1);
     long before3 = tc_stat(cl, 3, "api");
     memset(seen, 0, sizeof seen);
@@ -338,7 +328,7 @@ static void join_leave_add(void)
     alt_lb *lb = new_lb();
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
     CHECK_EQ(alt_lb_nodes(lb, NULL, 0), 3);
-    CHECK(!is_in(lb, "127.0.0.4"));
+    CHECK(!tu_in_rotation(lb, "127.0.0.4"));
     CURL *e = curl_easy_init();
     long before[MAXN], after[MAXN];
 
@@ -358,7 +348,7 @@ static void join_leave_add(void)
     CMD("leave %d", 2);
     CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
     CHECK_EQ(alt_lb_nodes(lb, NULL, 0), 3);
-    CHECK(!is_in(lb, "127.0.0.2"));
+    CHECK(!tu_in_rotation(lb, "127.0.0.2"));
     memset(seen, 0, sizeof seen);
     api_counts(before, 4);
     CHECK_EQ(requests_ok(lb, e, 30, seen), 30);
@@ -571,7 +561,7 @@ static void multi_mode_kill(void)
     CHECK_EQ(st.violations, 0);
     int retried = tu_log_count("retrying");
     CHECK(retried >= 1 && retried <= CONC);
-    CHECK(!is_in(lb, "127.0.0.2"));
+    CHECK(!tu_in_rotation(lb, "127.0.0.2"));
     /* Each success was counted by one node; a retried request may also
      * have reached node 2 before the kill cut it off. */
     long api = (after[1] - before[1]) + (after[2] - before[2])

@@ -55,16 +55,6 @@ static size_t nodes_str(alt_lb *lb, char *buf, size_t len)
     return n;
 }
 
-static int is_in(alt_lb *lb, const char *addr)
-{
-    const char *nodes[64];
-    size_t n = alt_lb_nodes(lb, nodes, 64);
-    for (size_t i = 0; i < n && i < 64; i++)
-        if (strcmp(nodes[i], addr) == 0)
-            return 1;
-    return 0;
-}
-
 #define ALL3 "127.0.0.1,127.0.0.2,127.0.0.3"
 
 /* Every node in the rotation is one of 127.0.0.1..3. */
@@ -445,7 +435,7 @@ static void ipv6_and_host_names(void)
     CHECK_EQ(good, 6);
     CHECK(tu_log_count("retrying") >= 1);
     CHECK(tu_log_count("node ::1 failed") >= 1);
-    CHECK(!is_in(lb, "::1"));
+    CHECK(!tu_in_rotation(lb, "::1"));
     curl_easy_cleanup(e);
     alt_lb_free(lb);
 }
@@ -484,7 +474,7 @@ static void hung_node(void)
     size_t n = nodes_str(lb, buf, sizeof buf);
     fprintf(stderr, "  rotation after: %s\n", buf);
     CHECK(n >= 2 && n <= 3);
-    CHECK(is_in(lb, "127.0.0.2") && is_in(lb, "127.0.0.3"));
+    CHECK(tu_in_rotation(lb, "127.0.0.2") && tu_in_rotation(lb, "127.0.0.3"));
 
     /* Every node hung: ALT_E_TIMEOUT within a bound, and a non-empty list
      * of the same nodes. */
@@ -565,22 +555,6 @@ static void dead_nodes(void)
 
 /* ------------------------------------------------------ registry churn */
 
-/* An answer of n distinct valid addresses 127.<k>.x.y (loopback: nothing
- * listens there, so connecting is refused at once). */
-static char *many_addresses(int k, int n)
-{
-    size_t cap = (size_t)n * 20 + 16, len = 0;
-    char *s = malloc(cap);
-    REQUIRE(s != NULL);
-    s[len++] = '[';
-    for (int j = 0; j < n; j++)
-        len += (size_t)snprintf(s + len, cap - len, "%s\"127.%d.%d.%d\"",
-                                j ? "," : "", k, j >> 8, j & 255);
-    s[len++] = ']';
-    s[len] = '\0';
-    return s;
-}
-
 /* After answers naming many addresses (a hostile node, or a long life of
  * node replacements), a real node that joins must still be learnt. Four
  * answers: 2048, 2044 and 2 new addresses (from every node: after the
@@ -596,7 +570,7 @@ static void churn_then_new_node(void)
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
     const int sizes[3] = {2048, 2044, 2};
     for (int k = 0; k < 3; k++) {
-        char *body = many_addresses(20 + k, sizes[k]);
+        char *body = tu_many_addresses(20 + k, sizes[k]);
         for (int i = 1; i <= 3; i++)
             CMD("localnodes %d %s", i, body);
         free(body);

@@ -28,16 +28,6 @@ static alt_lb *new_lb(long connect_ms, long total_ms, long active_ms)
     return lb;
 }
 
-static int is_in(alt_lb *lb, const char *addr)
-{
-    const char *nodes[64];
-    size_t n = alt_lb_nodes(lb, nodes, 64);
-    for (size_t i = 0; i < n && i < 64; i++)
-        if (strcmp(nodes[i], addr) == 0)
-            return 1;
-    return 0;
-}
-
 static long sum_stat(int nodes, const char *what)
 {
     long s = 0;
@@ -240,12 +230,12 @@ static void slist_outlives_removal(void)
     /* Node 2 leaves; then the list becomes ["localhost"]: all three gone. */
     CMD("leave %d", 2);
     CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
-    CHECK(!is_in(lb, "127.0.0.2"));
+    CHECK(!tu_in_rotation(lb, "127.0.0.2"));
     set_all("[\"localhost\"]");
     for (int k = 0; k < 5; k++)
         CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
     CHECK_EQ(alt_lb_nodes(lb, NULL, 0), 1);
-    CHECK(is_in(lb, "localhost"));
+    CHECK(tu_in_rotation(lb, "localhost"));
     int seen[4] = {0};
     for (int i = 0; i < 3; i++) {
         CURLcode rc = curl_easy_perform(e[i]);
@@ -270,22 +260,6 @@ static void slist_outlives_removal(void)
 }
 
 /* ------------------------------------------------------ registry churn */
-
-/* An answer of 2048 distinct addresses 127.<k>.x.y: loopback, nothing
- * listens there, so connecting is refused at once. */
-static char *many_addresses(int k)
-{
-    size_t cap = 2048 * 20 + 16, len = 0;
-    char *s = malloc(cap);
-    REQUIRE(s != NULL);
-    s[len++] = '[';
-    for (int j = 0; j < 2048; j++)
-        len += (size_t)snprintf(s + len, cap - len, "%s\"127.%d.%d.%d\"",
-                                j ? "," : "", k, j >> 8, j & 255);
-    s[len++] = ']';
-    s[len] = '\0';
-    return s;
-}
 
 /* Answers naming thousands of new addresses, so that the library runs out
  * of fresh node records, while two threads prepare: prepares stay ALT_OK,
@@ -316,7 +290,7 @@ static void prepare_during_registry_churn(void)
     long long t0 = tu_now_ms();
     int bad = 0;
     for (int k = 0; k < 3; k++) {
-        char *body = many_addresses(30 + k);
+        char *body = tu_many_addresses(30 + k, 2048);
         set_all(body);
         free(body);
         alt_code rc = alt_lb_refresh(pw.lb);
@@ -397,12 +371,12 @@ static void background_thread(void)
     CMD("join %d", 4);
     t0 = tu_now_ms();
     sent = ok = 0;
-    while (!is_in(lb, "127.0.0.4") && tu_now_ms() - t0 < 10000 && sent < 5000)
+    while (!tu_in_rotation(lb, "127.0.0.4") && tu_now_ms() - t0 < 10000 && sent < 5000)
         for (int k = 0; k < 5; k++, sent++)
             ok += request_ok(lb, e, NULL);
     fprintf(stderr, "  node 4 in the rotation after %d requests, %lld ms\n",
             sent, tu_now_ms() - t0);
-    CHECK(is_in(lb, "127.0.0.4"));
+    CHECK(tu_in_rotation(lb, "127.0.0.4"));
     CHECK_EQ(ok, sent);
     long api4 = tc_stat(cl, 4, "api");
     int seen4 = 0;

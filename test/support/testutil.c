@@ -83,6 +83,30 @@ void tu_log(void *userdata, alt_log_level level, const char *msg)
             (int)level, msg);
 }
 
+int tu_in_rotation(alt_lb *lb, const char *addr)
+{
+    const char *nodes[64];
+    size_t n = alt_lb_nodes(lb, nodes, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (strcmp(nodes[i], addr) == 0)
+            return 1;
+    return 0;
+}
+
+char *tu_many_addresses(int k, int n)
+{
+    size_t cap = (size_t)n * 20 + 16, len = 0;
+    char *s = malloc(cap);
+    REQUIRE(s != NULL);
+    s[len++] = '[';
+    for (int j = 0; j < n; j++)
+        len += (size_t)snprintf(s + len, cap - len, "%s\"127.%d.%d.%d\"",
+                                j ? "," : "", k, j >> 8, j & 255);
+    s[len++] = ']';
+    s[len] = '\0';
+    return s;
+}
+
 tc_cluster *tu_cluster(const char *args)
 {
     tc_cluster *c = tc_start(args);

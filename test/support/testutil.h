@@ -95,6 +95,13 @@ void tu_log_reset(void);                 /* forget what was captured */
 int tu_log_count(const char *needle);    /* occurrences since the reset */
 void tu_log_dump(void);                  /* print the capture to stderr */
 
+/* Whether addr is among the nodes in lb's rotation (of the first 64). */
+int tu_in_rotation(alt_lb *lb, const char *addr);
+
+/* A /localnodes body naming n distinct addresses 127.<k>.x.y (loopback,
+ * where nothing listens, so a connection is refused at once). Free it. */
+char *tu_many_addresses(int k, int n);
+
 /* Starts a cluster, fails the test hard if it cannot. */
 tc_cluster *tu_cluster(const char *args);
 
