@@ -275,8 +275,9 @@ ALT_EXTERN void alt_lb_stop(alt_lb *lb);
  * inside a libcurl callback the add is deferred).
  *
  * Errors: ALT_E_INVALID_ARG, ALT_E_CURL (libcurl too old for an option),
- * ALT_E_NOMEM (first sight of a handle; the handle is prepared all the same
- * but its failure will not be attributed to a node).
+ * ALT_E_NOMEM (first sight of a handle, out of memory or past 2^20 distinct
+ * handles; the handle is prepared all the same, but its failure will not
+ * be attributed to a node nor retried).
  */
 ALT_EXTERN alt_code alt_curl_prepare(alt_lb *lb, CURL *easy);
 

@@ -125,7 +125,6 @@ struct alt_lb {
     size_t nseeds;
     _Atomic(alt__htab *) handles;
     _Atomic size_t nhandles;
-    bool handles_full_logged;
 
     /* Refresh scheduling. */
     _Atomic int64_t due_idle;               /* ms: next refresh when idle */
