@@ -36,8 +36,6 @@ typedef struct slot {
     struct curl_slist *headers;
     tu_reply reply;
     int busy;
-    long seq;                   /* order of preparation, from 0 */
-    long long prepared_at;      /* tu_now_ms() */
 } slot;
 
 typedef struct driver {
@@ -52,12 +50,6 @@ typedef struct driver {
     long foreign;               /* messages whose handle is not a slot's */
     long not_done;              /* messages other than CURLMSG_DONE */
     long per_node[NNODES + 2];  /* by CURLINFO_PRIMARY_IP */
-    /* First failure seen, and what was prepared after it. */
-    long long fail_seen_at;
-    long fail_seen_seq;         /* requests prepared before it was seen */
-    long after_n, after_failed; /* prepared after, within the window */
-    long window_ms;
-    long nodes_at_fail;         /* alt_lb_nodes() right after that read */
 } driver;
 
 static void driver_init(driver *d, alt_lb *lb, int conc)
@@ -68,8 +60,6 @@ static void driver_init(driver *d, alt_lb *lb, int conc)
     d->conc = conc;
     d->multi = curl_multi_init();
     REQUIRE(d->multi);
-    d->fail_seen_seq = -1;
-    d->window_ms = 500;
     for (int i = 0; i < MAXC; i++) {
         slot *s = &d->slots[i];
         s->magic = MAGIC;
@@ -85,8 +75,6 @@ static void start(driver *d, slot *s)
                  &s->headers);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     CHECK_EQ(alt_curl_prepare(d->lb, s->easy), ALT_OK);
-    s->seq = d->added;
-    s->prepared_at = tu_now_ms();
     CHECK_EQ(curl_multi_add_handle(d->multi, s->easy), CURLM_OK);
     s->busy = 1;
     d->added++;
@@ -125,25 +113,13 @@ static void drain(driver *d)
         d->done++;
         if (result == CURLE_OK && s->reply.status == 200)
             d->ok200++;
-        if (result != CURLE_OK) {
+        if (result != CURLE_OK)
             d->failed++;
-            if (d->fail_seen_seq < 0) {
-                d->fail_seen_seq = d->added;
-                d->fail_seen_at = tu_now_ms();
-                d->nodes_at_fail = (long)alt_lb_nodes(d->lb, NULL, 0);
-            }
-        }
         int idx = tu_node_index(s->reply.ip);
         if (idx >= 1 && idx <= NNODES)
             d->per_node[idx]++;
         else
             d->per_node[0]++;
-        if (d->fail_seen_seq >= 0 && s->seq >= d->fail_seen_seq
-            && s->prepared_at < d->fail_seen_at + d->window_ms) {
-            d->after_n++;
-            if (result != CURLE_OK)
-                d->after_failed++;
-        }
     }
 }
 
