@@ -16,119 +16,26 @@
  *  - a caller's transfer that fails to connect, seen through
  *    alt_multi_info_read(), takes its node out of rotation.
  */
-#include "testutil.h"
+#include "pool.h"
 
 #include <string.h>
 
 #define NNODES 4
-#define MAGIC 0x600df00du
-#define MAXC 8
 
 static tc_cluster *cl;
 
 /* ------------------------------------------------------------------------ */
-/* A caller's loop: up to MAXC ListTables requests in flight on one multi.   */
+/* A caller's loop: a pool of ListTables requests (pool.h) on one multi.    */
 /* ------------------------------------------------------------------------ */
 
-typedef struct slot {
-    unsigned magic;             /* MAGIC: CURLINFO_PRIVATE points here */
-    CURL *easy;
-    struct curl_slist *headers;
-    tu_reply reply;
-    int busy;
-} slot;
-
-typedef struct driver {
-    alt_lb *lb;
-    CURLM *multi;
-    slot slots[MAXC];
-    int conc;
-    long added;                 /* handles the test added */
-    long done;                  /* CURLMSG_DONE returned for them */
-    long ok200;                 /* CURLE_OK with HTTP 200 */
-    long failed;                /* result != CURLE_OK */
-    long foreign;               /* messages whose handle is not a slot's */
-    long not_done;              /* messages other than CURLMSG_DONE */
-    long per_node[NNODES + 2];  /* by CURLINFO_PRIMARY_IP */
-} driver;
+typedef tu_pool driver;
 
 static void driver_init(driver *d, alt_lb *lb, int conc)
 {
-    memset(d, 0, sizeof *d);
-    REQUIRE(conc >= 1 && conc <= MAXC);
-    d->lb = lb;
-    d->conc = conc;
-    d->multi = curl_multi_init();
-    REQUIRE(d->multi);
-    for (int i = 0; i < MAXC; i++) {
-        slot *s = &d->slots[i];
-        s->magic = MAGIC;
-        s->easy = curl_easy_init();
-        REQUIRE(s->easy);
-    }
-    CHECK_EQ(alt_multi_attach(lb, d->multi), ALT_OK);
-}
-
-static void start(driver *d, slot *s)
-{
-    tu_setup_api(s->easy, alt_lb_url(d->lb), "ListTables", "{}", &s->reply,
-                 &s->headers);
-    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
-    CHECK_EQ(alt_curl_prepare(d->lb, s->easy), ALT_OK);
-    CHECK_EQ(curl_multi_add_handle(d->multi, s->easy), CURLM_OK);
-    s->busy = 1;
-    d->added++;
-}
-
-/* Takes every message alt_multi_info_read() has; checks each is one of
- * ours and counts it. */
-static void drain(driver *d)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = alt_multi_info_read(d->lb, &left))) {
-        char *priv = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-        slot *s = (slot *)(void *)priv;
-        int ours = 0;
-        for (int i = 0; i < MAXC; i++)
-            if (s == &d->slots[i] && s->easy == m->easy_handle && s->busy)
-                ours = 1;
-        if (!ours || s->magic != MAGIC) {
-            d->foreign++;
-            fprintf(stderr, "  foreign message: handle %p private %p\n",
-                    (void *)m->easy_handle, (void *)priv);
-            continue;
-        }
-        if (m->msg != CURLMSG_DONE) {
-            d->not_done++;
-            continue;
-        }
-        CURLcode result = m->data.result;
-        tu_collect(s->easy, &s->reply);
-        curl_multi_remove_handle(d->multi, s->easy);
-        curl_slist_free_all(s->headers);
-        s->headers = NULL;
-        s->busy = 0;
-        d->done++;
-        if (result == CURLE_OK && s->reply.status == 200)
-            d->ok200++;
-        if (result != CURLE_OK)
-            d->failed++;
-        int idx = tu_node_index(s->reply.ip);
-        if (idx >= 1 && idx <= NNODES)
-            d->per_node[idx]++;
-        else
-            d->per_node[0]++;
-    }
-}
-
-static int in_flight(const driver *d)
-{
-    int n = 0;
-    for (int i = 0; i < MAXC; i++)
-        n += d->slots[i].busy;
-    return n;
+    CURLM *multi = curl_multi_init();
+    REQUIRE(multi);
+    tu_pool_init(d, lb, multi, conc);
+    CHECK_EQ(alt_multi_attach(lb, multi), ALT_OK);
 }
 
 /* One turn of the loop: perform, read, top up to the concurrency while
@@ -137,12 +44,8 @@ static void step(driver *d, long *budget, int poll_ms)
 {
     int running = 0;
     CHECK_EQ(curl_multi_perform(d->multi, &running), CURLM_OK);
-    drain(d);
-    for (int i = 0; i < d->conc && budget && *budget > 0; i++)
-        if (!d->slots[i].busy) {
-            start(d, &d->slots[i]);
-            (*budget)--;
-        }
+    tu_pool_read(d);
+    tu_pool_top_up(d, budget);
     curl_multi_poll(d->multi, NULL, 0, poll_ms, NULL);
 }
 
@@ -151,10 +54,10 @@ static void run_requests(driver *d, long n)
 {
     long budget = n;
     long long deadline = tu_now_ms() + 20000;
-    while ((budget > 0 || in_flight(d) > 0) && tu_now_ms() < deadline)
+    while ((budget > 0 || tu_pool_in_flight(d) > 0) && tu_now_ms() < deadline)
         step(d, &budget, 100);
     CHECK_EQ(budget, 0);
-    CHECK_EQ(in_flight(d), 0);
+    CHECK_EQ(tu_pool_in_flight(d), 0);
 }
 
 /* Keeps requests flowing for ms milliseconds, then lets them finish. */
@@ -166,9 +69,9 @@ static void run_for(driver *d, long ms)
         step(d, &budget, 20);
     budget = 0;
     long long deadline = tu_now_ms() + 20000;
-    while (in_flight(d) > 0 && tu_now_ms() < deadline)
+    while (tu_pool_in_flight(d) > 0 && tu_now_ms() < deadline)
         step(d, &budget, 100);
-    CHECK_EQ(in_flight(d), 0);
+    CHECK_EQ(tu_pool_in_flight(d), 0);
 }
 
 /* Spins the loop for ms milliseconds without adding anything. */
@@ -181,24 +84,9 @@ static void spin(driver *d, long ms)
 
 static void driver_free(driver *d)
 {
-    for (int i = 0; i < MAXC; i++) {
-        slot *s = &d->slots[i];
-        if (s->busy)
-            curl_multi_remove_handle(d->multi, s->easy);
-        curl_slist_free_all(s->headers);
-        curl_easy_cleanup(s->easy);
-    }
+    tu_pool_cleanup(d);
     alt_multi_detach(d->lb);
     CHECK_EQ(curl_multi_cleanup(d->multi), CURLM_OK);
-}
-
-/* The caller's messages: every one was ours, each added handle came back
- * exactly once. */
-static void check_messages(const driver *d)
-{
-    CHECK_EQ(d->foreign, 0);
-    CHECK_EQ(d->not_done, 0);
-    CHECK_EQ(d->done, d->added);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -252,7 +140,7 @@ static void first_discovery_through_loop(void)
     driver d;
     driver_init(&d, lb, 4);
     run_requests(&d, 40);
-    check_messages(&d);
+    tu_pool_check(&d);
     CHECK_EQ(d.ok200, 40);
     const char *nodes[8];
     CHECK_EQ(alt_lb_nodes(lb, nodes, 8), NNODES);
@@ -273,7 +161,7 @@ static void first_discovery_through_loop(void)
     CHECK(lo >= 1);
     CHECK(hi - lo <= d.conc);
     CHECK_EQ(d.per_node[0], 0);
-    check_messages(&d);
+    tu_pool_check(&d);
     CHECK_EQ(d.ok200, 80);
     CHECK_EQ(total("api"), 80);
     driver_free(&d);
@@ -293,7 +181,7 @@ static void info_read_hides_own_transfers(void)
     fprintf(stderr, "  400 requests, %ld /localnodes meanwhile, %ld DONE "
             "returned\n", ln, d.done);
     CHECK(ln >= 3); /* the library's transfers did finish in this multi */
-    check_messages(&d);
+    tu_pool_check(&d);
     CHECK_EQ(d.done, 400);
     CHECK_EQ(d.ok200, 400);
     /* Nothing left over: more reads return nothing. */
@@ -337,7 +225,7 @@ static void active_then_idle(void)
             idle2 - idle);
     CHECK(idle - busy <= 2);
     CHECK_EQ(idle2, idle);
-    check_messages(&d);
+    tu_pool_check(&d);
     driver_free(&d);
     alt_lb_free(lb);
 
@@ -355,7 +243,7 @@ static void active_then_idle(void)
     CHECK(idle >= 3);
     CHECK(idle <= idle_ms / 380 + 2);
     CHECK_EQ(d.added, 0);
-    check_messages(&d);
+    tu_pool_check(&d);
     driver_free(&d);
     alt_lb_free(lb);
 }
@@ -379,7 +267,7 @@ static void one_refresh_in_flight(void)
             "not), %ld requests\n", ms, ln, ms / 300 + 1, ms / 10, d.done);
     CHECK(ln >= 2);
     CHECK(ln <= ms / 300 + 2);
-    check_messages(&d);
+    tu_pool_check(&d);
     CHECK_EQ(d.ok200, d.done);
     driver_free(&d);
     alt_lb_free(lb);
@@ -515,7 +403,7 @@ static void deferred_inside_callback(void)
     fprintf(stderr, "  500 ms more of requests: %ld more /localnodes\n",
             end - mid);
     CHECK(end - mid >= 1);
-    check_messages(&d);
+    tu_pool_check(&d);
     driver_free(&d);
     alt_lb_free(lb);
 }
@@ -587,7 +475,7 @@ static void detach_with_refresh_in_flight(void)
     for (int i = 1; i <= NNODES; i++)
         api_after += tc_stat(cl, i, "api");
     CHECK_EQ(api_after - api_before, 4);
-    check_messages(&d);
+    tu_pool_check(&d);
     driver_free(&d);
     alt_lb_free(lb);
 }
@@ -620,7 +508,7 @@ static void reattach_redoes_abandoned_discovery(void)
             tc_stat(cl, 4, "localnodes"));
     CHECK_EQ(alt_lb_nodes(lb, nodes, 8), NNODES);
     CHECK_EQ(tc_stat(cl, 4, "localnodes"), 2);
-    check_messages(&d);
+    tu_pool_check(&d);
     driver_free(&d);
     alt_lb_free(lb);
 }
@@ -641,8 +529,7 @@ static void free_with_refresh_in_flight(void)
     alt_lb_free(lb); /* detaches */
     curl_multi_perform(d.multi, &running);
     CHECK_EQ(running, 0);
-    for (int i = 0; i < MAXC; i++)
-        curl_easy_cleanup(d.slots[i].easy);
+    tu_pool_cleanup(&d);
     CHECK_EQ(curl_multi_cleanup(d.multi), CURLM_OK);
     REQUIRE(tc_cmd(cl, NULL, 0, "unhang 4") == 0);
 }
@@ -694,7 +581,7 @@ static void failure_takes_node_out(void)
         if (i != 3)
             api_after += tc_stat(cl, i, "api") - api_before[i];
     CHECK_EQ(api_after, 400);
-    check_messages(&d);
+    tu_pool_check(&d);
     driver_free(&d);
     alt_lb_free(lb);
     for (int i = 1; i <= NNODES; i++)

@@ -12,7 +12,7 @@
  * completion per request it added and never one of the library's, and at
  * most one refresh runs at a time.
  */
-#include "testutil.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,15 +22,6 @@
 #define NNODES 3
 #define NREQ 600
 #define CONC 8
-#define MAGIC 0x5eed5eedu
-
-typedef struct req {
-    unsigned magic;             /* CURLINFO_PRIVATE points here */
-    CURL *easy;
-    struct curl_slist *headers;
-    tu_reply reply;
-    int busy;
-} req;
 
 typedef struct loop {
     int epfd;
@@ -39,10 +30,7 @@ typedef struct loop {
     long socket_calls;
     long epoll_errors;
     CURLM *multi;
-    alt_lb *lb;
-    req reqs[CONC];
-    long added, done, ok200, foreign, not_done;
-    long per_node[NNODES + 2];
+    tu_pool pool;               /* the caller's requests */
 } loop;
 
 static tc_cluster *cl;
@@ -86,62 +74,6 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-static void start(loop *l, req *r)
-{
-    tu_setup_api(r->easy, alt_lb_url(l->lb), "ListTables", "{}", &r->reply,
-                 &r->headers);
-    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-    CHECK_EQ(alt_curl_prepare(l->lb, r->easy), ALT_OK);
-    CHECK_EQ(curl_multi_add_handle(l->multi, r->easy), CURLM_OK);
-    r->busy = 1;
-    l->added++;
-}
-
-static void read_done(loop *l)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = alt_multi_info_read(l->lb, &left))) {
-        char *priv = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-        req *r = (req *)(void *)priv;
-        int ours = 0;
-        for (int i = 0; i < CONC; i++)
-            if (r == &l->reqs[i] && r->easy == m->easy_handle && r->busy)
-                ours = 1;
-        if (!ours || r->magic != MAGIC) {
-            l->foreign++;
-            continue;
-        }
-        if (m->msg != CURLMSG_DONE) {
-            l->not_done++;
-            continue;
-        }
-        CURLcode result = m->data.result;
-        tu_collect(r->easy, &r->reply);
-        curl_multi_remove_handle(l->multi, r->easy);
-        curl_slist_free_all(r->headers);
-        r->headers = NULL;
-        r->busy = 0;
-        l->done++;
-        if (result == CURLE_OK && r->reply.status == 200)
-            l->ok200++;
-        else
-            fprintf(stderr, "  request failed: %s, HTTP %ld\n",
-                    curl_easy_strerror(result), r->reply.status);
-        int idx = tu_node_index(r->reply.ip);
-        l->per_node[idx >= 1 && idx <= NNODES ? idx : 0]++;
-    }
-}
-
-static int in_flight(const loop *l)
-{
-    int n = 0;
-    for (int i = 0; i < CONC; i++)
-        n += l->reqs[i].busy;
-    return n;
-}
-
 /* One turn: wait for a socket or the timer, tell libcurl, read what
  * finished, top the requests up while *budget lasts. */
 static void turn(loop *l, long *budget)
@@ -172,12 +104,8 @@ static void turn(loop *l, long *budget)
         CHECK_EQ(curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0,
                                           &running), CURLM_OK);
     }
-    read_done(l);
-    for (int i = 0; i < CONC && budget && *budget > 0; i++)
-        if (!l->reqs[i].busy) {
-            start(l, &l->reqs[i]);
-            (*budget)--;
-        }
+    tu_pool_read(&l->pool);
+    tu_pool_top_up(&l->pool, budget);
 }
 
 static long total(const char *what)
@@ -205,24 +133,20 @@ static void socket_loop_epoll(void)
     curl_multi_setopt(l.multi, CURLMOPT_SOCKETDATA, &l);
     curl_multi_setopt(l.multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(l.multi, CURLMOPT_TIMERDATA, &l);
-    for (int i = 0; i < CONC; i++) {
-        l.reqs[i].magic = MAGIC;
-        l.reqs[i].easy = curl_easy_init();
-        REQUIRE(l.reqs[i].easy);
-    }
-    l.lb = tu_lb(tc_port(cl), 1, 1);
-    REQUIRE(alt_lb_set_refresh_interval(l.lb, 50, 60000) == ALT_OK);
+    alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
+    REQUIRE(alt_lb_set_refresh_interval(lb, 50, 60000) == ALT_OK);
+    tu_pool_init(&l.pool, lb, l.multi, CONC);
 
     /* Attaching adds the first discovery: libcurl asks for a timer. */
     long timer_before = l.timer_calls;
-    CHECK_EQ(alt_multi_attach(l.lb, l.multi), ALT_OK);
+    CHECK_EQ(alt_multi_attach(lb, l.multi), ALT_OK);
     CHECK(l.timer_calls > timer_before);
     CHECK(l.timer_at >= 0);
 
     long long t0 = tu_now_ms();
     long budget = NREQ;
     long long deadline = t0 + 20000;
-    while ((budget > 0 || in_flight(&l) > 0) && tu_now_ms() < deadline)
+    while ((budget > 0 || tu_pool_in_flight(&l.pool) > 0) && tu_now_ms() < deadline)
         turn(&l, &budget);
     long long ms = tu_now_ms() - t0;
     /* A little more turning: no stray completion may show up. */
@@ -236,22 +160,20 @@ static void socket_loop_epoll(void)
     fprintf(stderr, "  %d requests in %lld ms at concurrency %d: %ld on "
             "node 1, %ld on node 2, %ld on node 3; %ld /localnodes "
             "(active interval 50 ms: at most ~%lld); %ld timer and %ld "
-            "socket callbacks\n", NREQ, ms, CONC, l.per_node[1],
-            l.per_node[2], l.per_node[3], ln, ms / 50 + 1, l.timer_calls,
+            "socket callbacks\n", NREQ, ms, CONC, l.pool.per_node[1],
+            l.pool.per_node[2], l.pool.per_node[3], ln, ms / 50 + 1, l.timer_calls,
             l.socket_calls);
     CHECK_EQ(budget, 0);
-    CHECK_EQ(l.added, NREQ);
-    CHECK_EQ(l.done, NREQ);
-    CHECK_EQ(l.ok200, NREQ);
-    CHECK_EQ(l.foreign, 0);
-    CHECK_EQ(l.not_done, 0);
-    CHECK_EQ(l.per_node[0], 0);
+    CHECK_EQ(l.pool.added, NREQ);
+    CHECK_EQ(l.pool.ok200, NREQ);
+    tu_pool_check(&l.pool);
+    CHECK_EQ(l.pool.per_node[0], 0);
     for (int i = 1; i <= NNODES; i++) {
-        CHECK(l.per_node[i] >= NREQ / 10);
-        CHECK(tc_stat(cl, i, "api") == l.per_node[i]);
+        CHECK(l.pool.per_node[i] >= NREQ / 10);
+        CHECK(tc_stat(cl, i, "api") == l.pool.per_node[i]);
     }
     const char *nodes[8];
-    CHECK_EQ(alt_lb_nodes(l.lb, nodes, 8), NNODES);
+    CHECK_EQ(alt_lb_nodes(lb, nodes, 8), NNODES);
     /* The first discovery, then refreshes added by alt_curl_prepare() as
      * the active interval passed: all driven by this loop alone. */
     CHECK(ln >= 2);
@@ -261,18 +183,13 @@ static void socket_loop_epoll(void)
 
     /* With nothing of the caller's left, detaching leaves libcurl with no
      * transfer at all. */
-    alt_multi_detach(l.lb);
+    alt_multi_detach(lb);
     int running = -1;
     CHECK_EQ(curl_multi_socket_action(l.multi, CURL_SOCKET_TIMEOUT, 0,
                                       &running), CURLM_OK);
     CHECK_EQ(running, 0);
-    for (int i = 0; i < CONC; i++) {
-        if (l.reqs[i].busy)
-            curl_multi_remove_handle(l.multi, l.reqs[i].easy);
-        curl_slist_free_all(l.reqs[i].headers);
-        curl_easy_cleanup(l.reqs[i].easy);
-    }
-    alt_lb_free(l.lb);
+    tu_pool_cleanup(&l.pool);
+    alt_lb_free(lb);
     CHECK_EQ(curl_multi_cleanup(l.multi), CURLM_OK);
     close(l.epfd);
 }

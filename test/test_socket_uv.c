@@ -15,7 +15,7 @@
  */
 /* uv.h needs POSIX types (pthread_rwlock_t) that strict C11 hides. */
 #define _POSIX_C_SOURCE 200809L
-#include "testutil.h"
+#include "pool.h"
 
 #include <string.h>
 #include <uv.h>
@@ -23,15 +23,6 @@
 #define NNODES 3
 #define NREQ 600
 #define CONC 8
-#define MAGIC 0x0b5e55edu
-
-typedef struct req {
-    unsigned magic;             /* CURLINFO_PRIVATE points here */
-    CURL *easy;
-    struct curl_slist *headers;
-    tu_reply reply;
-    int busy;
-} req;
 
 typedef struct app {
     uv_loop_t loop;
@@ -39,12 +30,9 @@ typedef struct app {
     uv_timer_t guard;           /* gives up after 20 s */
     uv_timer_t linger;          /* a little more turning once all are done */
     CURLM *multi;
-    alt_lb *lb;
-    req reqs[CONC];
+    tu_pool pool;               /* the caller's requests */
     long budget;                /* requests still to start */
     int finishing;
-    long added, done, ok200, foreign, not_done;
-    long per_node[NNODES + 2];
     long timer_calls, socket_calls, polls_open, polls_max, uv_errors;
     long long t0, t_done;
 } app;
@@ -58,25 +46,6 @@ typedef struct sock_ctx {
 
 static tc_cluster *cl;
 
-static void start(app *a, req *r)
-{
-    tu_setup_api(r->easy, alt_lb_url(a->lb), "ListTables", "{}", &r->reply,
-                 &r->headers);
-    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-    CHECK_EQ(alt_curl_prepare(a->lb, r->easy), ALT_OK);
-    CHECK_EQ(curl_multi_add_handle(a->multi, r->easy), CURLM_OK);
-    r->busy = 1;
-    a->added++;
-}
-
-static int in_flight(const app *a)
-{
-    int n = 0;
-    for (int i = 0; i < CONC; i++)
-        n += a->reqs[i].busy;
-    return n;
-}
-
 static void on_linger(uv_timer_t *t)
 {
     uv_stop(t->loop);
@@ -87,45 +56,9 @@ static void on_linger(uv_timer_t *t)
  * stops. */
 static void after_action(app *a)
 {
-    CURLMsg *m;
-    int left;
-    while ((m = alt_multi_info_read(a->lb, &left))) {
-        char *priv = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-        req *r = (req *)(void *)priv;
-        int ours = 0;
-        for (int i = 0; i < CONC; i++)
-            if (r == &a->reqs[i] && r->easy == m->easy_handle && r->busy)
-                ours = 1;
-        if (!ours || r->magic != MAGIC) {
-            a->foreign++;
-            continue;
-        }
-        if (m->msg != CURLMSG_DONE) {
-            a->not_done++;
-            continue;
-        }
-        CURLcode result = m->data.result;
-        tu_collect(r->easy, &r->reply);
-        curl_multi_remove_handle(a->multi, r->easy);
-        curl_slist_free_all(r->headers);
-        r->headers = NULL;
-        r->busy = 0;
-        a->done++;
-        if (result == CURLE_OK && r->reply.status == 200)
-            a->ok200++;
-        else
-            fprintf(stderr, "  request failed: %s, HTTP %ld\n",
-                    curl_easy_strerror(result), r->reply.status);
-        int idx = tu_node_index(r->reply.ip);
-        a->per_node[idx >= 1 && idx <= NNODES ? idx : 0]++;
-    }
-    for (int i = 0; i < CONC && a->budget > 0; i++)
-        if (!a->reqs[i].busy) {
-            start(a, &a->reqs[i]);
-            a->budget--;
-        }
-    if (a->budget == 0 && in_flight(a) == 0 && !a->finishing) {
+    tu_pool_read(&a->pool);
+    tu_pool_top_up(&a->pool, &a->budget);
+    if (a->budget == 0 && tu_pool_in_flight(&a->pool) == 0 && !a->finishing) {
         a->finishing = 1;
         a->t_done = tu_now_ms();
         uv_timer_start(&a->linger, on_linger, 200, 0);
@@ -265,16 +198,12 @@ static void socket_loop_uv(void)
     curl_multi_setopt(a->multi, CURLMOPT_SOCKETDATA, a);
     curl_multi_setopt(a->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(a->multi, CURLMOPT_TIMERDATA, a);
-    for (int i = 0; i < CONC; i++) {
-        a->reqs[i].magic = MAGIC;
-        a->reqs[i].easy = curl_easy_init();
-        REQUIRE(a->reqs[i].easy);
-    }
-    a->lb = tu_lb(tc_port(cl), 1, 1);
-    REQUIRE(alt_lb_set_refresh_interval(a->lb, 50, 60000) == ALT_OK);
+    alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
+    REQUIRE(alt_lb_set_refresh_interval(lb, 50, 60000) == ALT_OK);
+    tu_pool_init(&a->pool, lb, a->multi, CONC);
 
     /* Attaching adds the first discovery; libcurl asks for a timer. */
-    CHECK_EQ(alt_multi_attach(a->lb, a->multi), ALT_OK);
+    CHECK_EQ(alt_multi_attach(lb, a->multi), ALT_OK);
     CHECK(a->timer_calls >= 1);
     CHECK(uv_is_active((uv_handle_t *)&a->curl_timer));
 
@@ -292,21 +221,19 @@ static void socket_loop_uv(void)
             "node 1, %ld on node 2, %ld on node 3; %ld /localnodes "
             "(active interval 50 ms: at most ~%lld); %ld timer and %ld "
             "socket callbacks, up to %ld sockets watched\n", NREQ, ms, CONC,
-            a->per_node[1], a->per_node[2], a->per_node[3], ln, ms / 50 + 1,
+            a->pool.per_node[1], a->pool.per_node[2], a->pool.per_node[3], ln, ms / 50 + 1,
             a->timer_calls, a->socket_calls, a->polls_max);
     CHECK(a->finishing);
-    CHECK_EQ(a->added, NREQ);
-    CHECK_EQ(a->done, NREQ);
-    CHECK_EQ(a->ok200, NREQ);
-    CHECK_EQ(a->foreign, 0);
-    CHECK_EQ(a->not_done, 0);
-    CHECK_EQ(a->per_node[0], 0);
+    CHECK_EQ(a->pool.added, NREQ);
+    CHECK_EQ(a->pool.ok200, NREQ);
+    tu_pool_check(&a->pool);
+    CHECK_EQ(a->pool.per_node[0], 0);
     for (int i = 1; i <= NNODES; i++) {
-        CHECK(a->per_node[i] >= NREQ / 10);
-        CHECK(tc_stat(cl, i, "api") == a->per_node[i]);
+        CHECK(a->pool.per_node[i] >= NREQ / 10);
+        CHECK(tc_stat(cl, i, "api") == a->pool.per_node[i]);
     }
     const char *nodes[8];
-    CHECK_EQ(alt_lb_nodes(a->lb, nodes, 8), NNODES);
+    CHECK_EQ(alt_lb_nodes(lb, nodes, 8), NNODES);
     /* The first discovery (to the seed), then refreshes added by
      * alt_curl_prepare() as the active interval passed. */
     CHECK(tc_stat(cl, 1, "localnodes") >= 1);
@@ -315,18 +242,13 @@ static void socket_loop_uv(void)
     CHECK_EQ(a->uv_errors, 0);
 
     /* Nothing of the caller's is left: after detaching, nothing at all. */
-    alt_multi_detach(a->lb);
+    alt_multi_detach(lb);
     int running = -1;
     CHECK_EQ(curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0,
                                       &running), CURLM_OK);
     CHECK_EQ(running, 0);
-    for (int i = 0; i < CONC; i++) {
-        if (a->reqs[i].busy)
-            curl_multi_remove_handle(a->multi, a->reqs[i].easy);
-        curl_slist_free_all(a->reqs[i].headers);
-        curl_easy_cleanup(a->reqs[i].easy);
-    }
-    alt_lb_free(a->lb);
+    tu_pool_cleanup(&a->pool);
+    alt_lb_free(lb);
     /* Closes the pooled connections: libcurl says REMOVE for each. */
     CHECK_EQ(curl_multi_cleanup(a->multi), CURLM_OK);
     CHECK_EQ(a->polls_open, 0);
