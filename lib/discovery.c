@@ -55,7 +55,11 @@ alt_code alt__job_init(alt_lb *lb, alt__job *job)
     SET(CURLOPT_TIMEOUT_MS, lb->total_timeout_ms);
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(CURLOPT_USERAGENT, "alternator_lb/" ALT_VERSION_STR);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 */
     SET(CURLOPT_PROTOCOLS_STR, lb->https ? "https" : "http");
+#else
+    SET(CURLOPT_PROTOCOLS, lb->https ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
+#endif
     /* One connection per node of its own is plenty for one request a
      * second, and keeps it warm. */
     SET(CURLOPT_MAXCONNECTS, 16L);
