@@ -41,15 +41,11 @@ static void round_robin(void)
     int count[4] = {0};
     for (int i = 0; i < 30; i++) {
         tu_reply r;
-        struct curl_slist *h;
-        tu_setup_api(e, alt_lb_url(lb), "ListTables", "{}", &r, &h);
-        CHECK_EQ(alt_curl_perform(lb, e), CURLE_OK);
-        tu_collect(e, &r);
+        CHECK_EQ(tu_list_tables(lb, e, &r), CURLE_OK);
         CHECK_EQ(r.status, 200);
         int idx = tu_node_index(r.ip);
         if (idx >= 1 && idx <= 3)
             count[idx]++;
-        curl_slist_free_all(h);
     }
     CHECK_EQ(count[1], 10);
     CHECK_EQ(count[2], 10);

@@ -75,25 +75,13 @@ static void api_counts(long out[MAXN], int nodes)
         out[i] = tc_stat(cl, i, "api");
 }
 
-/* One ListTables through alt_curl_perform; returns the curl result and
- * fills r. */
-static CURLcode request(alt_lb *lb, CURL *e, tu_reply *r)
-{
-    struct curl_slist *h;
-    tu_setup_api(e, alt_lb_url(lb), "ListTables", "{}", r, &h);
-    CURLcode rc = alt_curl_perform(lb, e);
-    tu_collect(e, r);
-    curl_slist_free_all(h);
-    return rc;
-}
-
 /* n requests that must all succeed; per-node successes into seen. */
 static int requests_ok(alt_lb *lb, CURL *e, int n, int seen[MAXN])
 {
     int ok = 0;
     for (int k = 0; k < n; k++) {
         tu_reply r;
-        CURLcode rc = request(lb, e, &r);
+        CURLcode rc = tu_list_tables(lb, e, &r);
         if (rc == CURLE_OK && r.status == 200) {
             ok++;
             int idx = tu_node_index(r.ip);
@@ -165,7 +153,7 @@ static void easy_mode_kill(void)
             tu_log_reset();
         }
         tu_reply r;
-        CURLcode rc = request(lb, e, &r);
+        CURLcode rc = tu_list_tables(lb, e, &r);
         if (rc == CURLE_OK && r.status == 200)
             ok++;
         else
@@ -221,7 +209,7 @@ static void all_dead(void)
     tu_log_reset();
     tu_reply r;
     long long t0 = tu_now_ms();
-    CURLcode rc = request(lb, e, &r);
+    CURLcode rc = tu_list_tables(lb, e, &r);
     fprintf(stderr, "  all dead: %s after %d+%d+%d attempts, %lld ms\n",
             curl_easy_strerror(rc), al.opened[1], al.opened[2], al.opened[3],
             tu_now_ms() - t0);
@@ -237,7 +225,7 @@ static void all_dead(void)
         CMD("revive %d", i);
     /* The rotation holds the listed nodes all the same: the next request
      * goes through at once. */
-    CHECK_EQ(request(lb, e, &r), CURLE_OK);
+    CHECK_EQ(tu_list_tables(lb, e, &r), CURLE_OK);
     CHECK_EQ(r.status, 200);
     curl_easy_cleanup(e);
     alt_lb_free(lb);

@@ -305,15 +305,11 @@ static void mixed_answer(void)
     int seen[4] = {0};
     for (int k = 0; k < 10; k++) {
         tu_reply r;
-        struct curl_slist *h;
-        tu_setup_api(e, alt_lb_url(lb), "ListTables", "{}", &r, &h);
-        CHECK_EQ(alt_curl_perform(lb, e), CURLE_OK);
-        tu_collect(e, &r);
+        CHECK_EQ(tu_list_tables(lb, e, &r), CURLE_OK);
         CHECK_EQ(r.status, 200);
         int idx = tu_node_index(r.ip);
         if (idx >= 1 && idx <= 3)
             seen[idx]++;
-        curl_slist_free_all(h);
     }
     CHECK_EQ(seen[1], 5);
     CHECK_EQ(seen[2], 0);
@@ -424,13 +420,8 @@ static void ipv6_and_host_names(void)
     int good = 0;
     for (int k = 0; k < 6; k++) {
         tu_reply r;
-        struct curl_slist *h;
-        tu_setup_api(e, alt_lb_url(lb), "ListTables", "{}", &r, &h);
-        CURLcode rc = alt_curl_perform(lb, e);
-        tu_collect(e, &r);
-        if (rc == CURLE_OK && r.status == 200)
+        if (tu_list_tables(lb, e, &r) == CURLE_OK && r.status == 200)
             good++;
-        curl_slist_free_all(h);
     }
     CHECK_EQ(good, 6);
     CHECK(tu_log_count("retrying") >= 1);

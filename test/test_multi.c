@@ -93,17 +93,6 @@ static void driver_free(driver *d)
 /* Cluster counters.                                                         */
 /* ------------------------------------------------------------------------ */
 
-static long total(const char *what)
-{
-    long sum = 0;
-    for (int i = 1; i <= NNODES; i++) {
-        long v = tc_stat(cl, i, what);
-        REQUIRE(v >= 0);
-        sum += v;
-    }
-    return sum;
-}
-
 static void reset_cluster(void)
 {
     REQUIRE(tc_cmd(cl, NULL, 0, "reset") == 0);
@@ -115,7 +104,7 @@ static long spin_until_localnodes(driver *d, long want, long max_ms)
 {
     long long deadline = tu_now_ms() + max_ms;
     long n;
-    while ((n = total("localnodes")) < want && tu_now_ms() < deadline)
+    while ((n = tu_stat_sum(cl, NNODES, "localnodes")) < want && tu_now_ms() < deadline)
         spin(d, 20);
     return n;
 }
@@ -163,7 +152,7 @@ static void first_discovery_through_loop(void)
     CHECK_EQ(d.per_node[0], 0);
     tu_pool_check(&d);
     CHECK_EQ(d.ok200, 80);
-    CHECK_EQ(total("api"), 80);
+    CHECK_EQ(tu_stat_sum(cl, NNODES, "api"), 80);
     driver_free(&d);
     alt_lb_free(lb);
 }
@@ -177,7 +166,7 @@ static void info_read_hides_own_transfers(void)
     driver d;
     driver_init(&d, lb, 8);
     run_requests(&d, 400);
-    long ln = total("localnodes");
+    long ln = tu_stat_sum(cl, NNODES, "localnodes");
     fprintf(stderr, "  400 requests, %ld /localnodes meanwhile, %ld DONE "
             "returned\n", ln, d.done);
     CHECK(ln >= 3); /* the library's transfers did finish in this multi */
@@ -203,7 +192,7 @@ static void active_then_idle(void)
     long long t0 = tu_now_ms();
     run_for(&d, 1500);
     long long busy_ms = tu_now_ms() - t0;
-    long busy = total("localnodes");
+    long busy = tu_stat_sum(cl, NNODES, "localnodes");
     fprintf(stderr, "  busy %lld ms, %ld requests: %ld /localnodes "
             "(~%lld expected at one per 100 ms)\n", busy_ms, d.done, busy,
             busy_ms / 100);
@@ -216,10 +205,10 @@ static void active_then_idle(void)
      * may not have reached its node when the count was read) and the one
      * that came due for the requests prepared after it began. */
     spin(&d, 1500);
-    long idle = total("localnodes");
+    long idle = tu_stat_sum(cl, NNODES, "localnodes");
     /* From then on, none: the idle interval is 60 s. */
     spin(&d, 1500);
-    long idle2 = total("localnodes");
+    long idle2 = tu_stat_sum(cl, NNODES, "localnodes");
     fprintf(stderr, "  idle 1500 ms: %ld more /localnodes; 1500 ms more: "
             "%ld more (at one per 100 ms: ~15 each)\n", idle - busy,
             idle2 - idle);
@@ -237,7 +226,7 @@ static void active_then_idle(void)
     t0 = tu_now_ms();
     spin(&d, 2000);
     long long idle_ms = tu_now_ms() - t0;
-    idle = total("localnodes");
+    idle = tu_stat_sum(cl, NNODES, "localnodes");
     fprintf(stderr, "  idle loop %lld ms, idle interval 400: %ld /localnodes "
             "(~%lld expected)\n", idle_ms, idle, 1 + idle_ms / 400);
     CHECK(idle >= 3);
@@ -261,7 +250,7 @@ static void one_refresh_in_flight(void)
     long long t0 = tu_now_ms();
     run_for(&d, 2000);
     long long ms = tu_now_ms() - t0;
-    long ln = total("localnodes");
+    long ln = tu_stat_sum(cl, NNODES, "localnodes");
     fprintf(stderr, "  %lld ms with 300 ms answers, active interval 10 ms: "
             "%ld /localnodes started (at most %lld one at a time; %lld if "
             "not), %ld requests\n", ms, ln, ms / 300 + 1, ms / 10, d.done);
@@ -315,11 +304,11 @@ static void deferred_inside_callback(void)
     /* Let the refreshes those requests call for finish: then none is in
      * flight, the active interval has passed, but none is due as nothing
      * was prepared since the last began. */
-    long before = -1, now = total("localnodes");
+    long before = -1, now = tu_stat_sum(cl, NNODES, "localnodes");
     for (int i = 0; i < 10 && now != before; i++) {
         before = now;
         spin(&d, 300);
-        now = total("localnodes");
+        now = tu_stat_sum(cl, NNODES, "localnodes");
     }
     CHECK_EQ(now, before);
     REQUIRE(before >= 1);
@@ -397,9 +386,9 @@ static void deferred_inside_callback(void)
     curl_easy_cleanup(st.other);
 
     /* And refreshes keep coming while requests flow. */
-    long mid = total("localnodes");
+    long mid = tu_stat_sum(cl, NNODES, "localnodes");
     run_for(&d, 500);
-    long end = total("localnodes");
+    long end = tu_stat_sum(cl, NNODES, "localnodes");
     fprintf(stderr, "  500 ms more of requests: %ld more /localnodes\n",
             end - mid);
     CHECK(end - mid >= 1);

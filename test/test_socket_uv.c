@@ -171,17 +171,6 @@ static void close_left(uv_handle_t *h, void *arg)
     }
 }
 
-static long total(const char *what)
-{
-    long sum = 0;
-    for (int i = 1; i <= NNODES; i++) {
-        long v = tc_stat(cl, i, what);
-        REQUIRE(v >= 0);
-        sum += v;
-    }
-    return sum;
-}
-
 static void socket_loop_uv(void)
 {
     REQUIRE(tc_cmd(cl, NULL, 0, "reset") == 0);
@@ -214,9 +203,9 @@ static void socket_loop_uv(void)
     uv_run(&a->loop, UV_RUN_DEFAULT);
 
     long long ms = (a->t_done ? a->t_done : tu_now_ms()) - a->t0;
-    long ln = total("localnodes");
+    long ln = tu_stat_sum(cl, NNODES, "localnodes");
     fprintf(stderr, "  connections accepted by the nodes: %ld\n",
-            total("conns"));
+            tu_stat_sum(cl, NNODES, "conns"));
     fprintf(stderr, "  %d requests in %lld ms at concurrency %d: %ld on "
             "node 1, %ld on node 2, %ld on node 3; %ld /localnodes "
             "(active interval 50 ms: at most ~%lld); %ld timer and %ld "

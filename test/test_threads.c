@@ -28,14 +28,6 @@ static alt_lb *new_lb(long connect_ms, long total_ms, long active_ms)
     return lb;
 }
 
-static long sum_stat(int nodes, const char *what)
-{
-    long s = 0;
-    for (int i = 1; i <= nodes; i++)
-        s += tc_stat(cl, i, what);
-    return s;
-}
-
 static void set_all(const char *body)
 {
     for (int i = 1; i <= 3; i++)
@@ -46,11 +38,7 @@ static void set_all(const char *body)
 static int request_ok(alt_lb *lb, CURL *e, int *node)
 {
     tu_reply r;
-    struct curl_slist *h;
-    tu_setup_api(e, alt_lb_url(lb), "ListTables", "{}", &r, &h);
-    CURLcode rc = alt_curl_perform(lb, e);
-    tu_collect(e, &r);
-    curl_slist_free_all(h);
+    CURLcode rc = tu_list_tables(lb, e, &r);
     if (node)
         *node = tu_node_index(r.ip);
     if (rc != CURLE_OK || r.status != 200) {
@@ -345,15 +333,15 @@ static void background_thread(void)
 
     /* Requests flowing: refreshes every ~100 ms. */
     CURL *e = curl_easy_init();
-    long l0 = sum_stat(4, "localnodes");
+    long l0 = tu_stat_sum(cl, 4, "localnodes");
     int sent = 0, ok = 0;
     t0 = tu_now_ms();
-    while (sum_stat(4, "localnodes") - l0 < 3 && tu_now_ms() - t0 < 10000
+    while (tu_stat_sum(cl, 4, "localnodes") - l0 < 3 && tu_now_ms() - t0 < 10000
            && sent < 5000) {
         for (int k = 0; k < 5; k++, sent++)
             ok += request_ok(lb, e, NULL);
     }
-    long grew = sum_stat(4, "localnodes") - l0;
+    long grew = tu_stat_sum(cl, 4, "localnodes") - l0;
     fprintf(stderr, "  %ld refreshes while %d requests flowed for %lld ms\n",
             grew, sent, tu_now_ms() - t0);
     CHECK(grew >= 3);
@@ -361,9 +349,9 @@ static void background_thread(void)
 
     /* Idle: no requests, no refresh (the idle interval is a minute). */
     tu_sleep_ms(300);
-    long l1 = sum_stat(4, "localnodes");
+    long l1 = tu_stat_sum(cl, 4, "localnodes");
     tu_sleep_ms(1000);
-    long idle = sum_stat(4, "localnodes") - l1;
+    long idle = tu_stat_sum(cl, 4, "localnodes") - l1;
     fprintf(stderr, "  %ld refreshes in 1 s idle\n", idle);
     CHECK_EQ(idle, 0);
 
@@ -396,14 +384,14 @@ static void background_thread(void)
     alt_lb_stop(lb); /* a no-op */
 
     /* It can be started again. */
-    l0 = sum_stat(4, "localnodes");
+    l0 = tu_stat_sum(cl, 4, "localnodes");
     REQUIRE(alt_lb_start(lb) == ALT_OK);
     t0 = tu_now_ms();
-    while (sum_stat(4, "localnodes") == l0 && tu_now_ms() - t0 < 5000) {
+    while (tu_stat_sum(cl, 4, "localnodes") == l0 && tu_now_ms() - t0 < 5000) {
         CHECK(request_ok(lb, e, NULL));
         tu_sleep_ms(20);
     }
-    CHECK(sum_stat(4, "localnodes") > l0);
+    CHECK(tu_stat_sum(cl, 4, "localnodes") > l0);
     alt_lb_stop(lb);
     curl_easy_cleanup(e);
     alt_lb_free(lb);
@@ -415,12 +403,12 @@ static int wait_refresh_started(alt_lb *lb, long l0)
 {
     CURL *e = curl_easy_init();
     long long t0 = tu_now_ms();
-    while (sum_stat(3, "localnodes") <= l0 && tu_now_ms() - t0 < 5000) {
+    while (tu_stat_sum(cl, 3, "localnodes") <= l0 && tu_now_ms() - t0 < 5000) {
         alt_curl_prepare(lb, e); /* activity: the refresh is due */
         tu_sleep_ms(20);
     }
     curl_easy_cleanup(e);
-    return sum_stat(3, "localnodes") > l0;
+    return tu_stat_sum(cl, 3, "localnodes") > l0;
 }
 
 /* alt_lb_stop() and alt_lb_free() return promptly while the background
@@ -437,7 +425,7 @@ static void stop_while_hung(void)
         tu_sleep_ms(200); /* let a refresh in progress finish */
         for (int i = 1; i <= 3; i++)
             CMD("hang %d", i);
-        long l0 = sum_stat(3, "localnodes");
+        long l0 = tu_stat_sum(cl, 3, "localnodes");
         CHECK(wait_refresh_started(lb, l0));
         tu_sleep_ms(50);
         t0 = tu_now_ms();
@@ -528,14 +516,14 @@ static void stop_aborts_blocking_refresh(void)
         REQUIRE(alt_lb_nodes(lb, NULL, 0) == 3);
         for (int i = 1; i <= 3; i++)
             CMD("hang %d", i);
-        long l0 = sum_stat(3, "localnodes");
+        long l0 = tu_stat_sum(cl, 3, "localnodes");
         rf_arg a = {lb, 1, 0, 0, ALT_OK};
         pthread_t th;
         REQUIRE(pthread_create(&th, NULL, refresh_n, &a) == 0);
         t0 = tu_now_ms();
-        while (sum_stat(3, "localnodes") <= l0 && tu_now_ms() - t0 < 5000)
+        while (tu_stat_sum(cl, 3, "localnodes") <= l0 && tu_now_ms() - t0 < 5000)
             tu_sleep_ms(5);
-        CHECK(sum_stat(3, "localnodes") > l0);
+        CHECK(tu_stat_sum(cl, 3, "localnodes") > l0);
         long long ts = tu_now_ms();
         alt_lb_stop(lb);
         pthread_join(th, NULL);

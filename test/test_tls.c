@@ -32,19 +32,15 @@ static void verified(void)
     CHECK_EQ(alt_lb_nodes(lb, NULL, 0), 3);
     CHECK(strncmp(alt_lb_url(lb), "https://dog.scylladb.com:", 25) == 0);
     CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_CAINFO, cert);
     int seen[4] = {0};
     for (int i = 0; i < 30; i++) {
         tu_reply r;
-        struct curl_slist *h;
-        tu_setup_api(e, alt_lb_url(lb), "ListTables", "{}", &r, &h);
-        curl_easy_setopt(e, CURLOPT_CAINFO, cert);
-        CHECK_EQ(alt_curl_perform(lb, e), CURLE_OK);
-        tu_collect(e, &r);
+        CHECK_EQ(tu_list_tables(lb, e, &r), CURLE_OK);
         CHECK_EQ(r.status, 200);
         int idx = tu_node_index(r.ip);
         if (idx >= 1 && idx <= 3)
             seen[idx]++;
-        curl_slist_free_all(h);
     }
     CHECK(seen[1] == 10 && seen[2] == 10 && seen[3] == 10);
     curl_easy_cleanup(e);

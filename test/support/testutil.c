@@ -56,6 +56,27 @@ void tu_collect(CURL *easy, tu_reply *reply)
     snprintf(reply->ip, sizeof reply->ip, "%s", ip ? ip : "");
 }
 
+CURLcode tu_list_tables(alt_lb *lb, CURL *easy, tu_reply *reply)
+{
+    struct curl_slist *headers;
+    tu_setup_api(easy, alt_lb_url(lb), "ListTables", "{}", reply, &headers);
+    CURLcode rc = alt_curl_perform(lb, easy);
+    tu_collect(easy, reply);
+    curl_slist_free_all(headers);
+    return rc;
+}
+
+long tu_stat_sum(tc_cluster *c, int n, const char *what)
+{
+    long sum = 0;
+    for (int i = 1; i <= n; i++) {
+        long v = tc_stat(c, i, what);
+        REQUIRE(v >= 0);
+        sum += v;
+    }
+    return sum;
+}
+
 int tu_node_index(const char *ip)
 {
     int i;

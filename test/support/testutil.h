@@ -75,6 +75,14 @@ void tu_setup_api(CURL *easy, const char *url, const char *op,
 /* Fills reply->status and reply->ip from a finished transfer. */
 void tu_collect(CURL *easy, tu_reply *reply);
 
+/* One ListTables through alt_curl_perform() on easy: its result, with the
+ * answer in reply. */
+CURLcode tu_list_tables(alt_lb *lb, CURL *easy, tu_reply *reply);
+
+/* A counter of the cluster's ("api", "localnodes", ...) summed over nodes
+ * 1..n; fails the test hard if it cannot be read. */
+long tu_stat_sum(tc_cluster *c, int n, const char *what);
+
 /* Index i of "127.0.0.<i>", or -1. */
 int tu_node_index(const char *ip);
 
