@@ -19,7 +19,10 @@
  * Strings passed in are copied; strings returned are owned by the library
  * and stay valid as documented at each function.
  *
- * Every function and type here exists since version 0.1.0.
+ * Every function and type here exists since version 0.1.0, except those
+ * marked "Since 0.2.0". Changed in 0.2.0: alt_multi_info_read() returns
+ * every transfer (retries are the caller's call: alt_curl_retry()),
+ * alt_lb_nodes() copies, alt_multi_attach() adds nothing by itself.
  */
 #ifndef ALTERNATOR_LB_H
 #define ALTERNATOR_LB_H
@@ -140,9 +143,9 @@ ALT_EXTERN alt_code alt_lb_set_credentials(alt_lb *lb, const char *access_key,
 /*
  * How often the node list is refreshed: every active_ms while requests are
  * being prepared, every idle_ms otherwise. Defaults 1000 and 60000.
- * Requires 0 < active_ms <= idle_ms. May be called at any time, from any
- * thread; takes effect from the next refresh on.
- * Errors: ALT_E_INVALID_ARG.
+ * Requires 0 < active_ms <= idle_ms <= 86400000 (a day). May be called at
+ * any time, from any thread; takes effect from the next refresh on.
+ * Errors: ALT_E_INVALID_ARG (nothing changed).
  */
 ALT_EXTERN alt_code alt_lb_set_refresh_interval(alt_lb *lb, long active_ms,
                                                 long idle_ms);
@@ -151,7 +154,8 @@ ALT_EXTERN alt_code alt_lb_set_refresh_interval(alt_lb *lb, long active_ms,
  * Limits of one /localnodes request: connect_ms to connect (default 1000),
  * total_ms for the whole request (default 2000). A node that accepts and
  * never answers is given up on after total_ms, and the next node is asked.
- * Errors: ALT_E_INVALID_ARG (<= 0, connect_ms > total_ms), ALT_E_STATE.
+ * Errors: ALT_E_INVALID_ARG (<= 0, over a day, connect_ms > total_ms),
+ * ALT_E_STATE.
  */
 ALT_EXTERN alt_code alt_lb_set_discovery_timeout(alt_lb *lb, long connect_ms,
                                                  long total_ms);
@@ -202,16 +206,17 @@ ALT_EXTERN alt_code alt_lb_set_logger(alt_lb *lb, alt_log_fn fn,
  * configuration is over. NULL if lb is NULL. */
 ALT_EXTERN const char *alt_lb_url(const alt_lb *lb);
 
+/* Room for one node address and its terminating NUL. */
+#define ALT_ADDR_MAX 256
+
 /*
- * Copies up to max pointers to the addresses of the nodes currently in
- * rotation into nodes[] and returns how many there are in all (which may
- * exceed max); nodes may be NULL when max is 0. The strings are owned by
- * lb and stay valid until alt_lb_free(), with one exception: once 4096
- * distinct addresses have been seen, the record of a node long out of the
- * list is reused for a new address, and its string is freed when reused a
- * second time. Copy what you keep. Thread-safe.
+ * Copies the addresses of the nodes in rotation (listed by the last
+ * discovery and not taken out after a failure) into addrs[0..max) and
+ * returns how many there are in all, which may exceed max. addrs may be
+ * NULL when max is 0. The copies are the caller's; nothing returned points
+ * into lb. Thread-safe; takes lb's node lock briefly.
  */
-ALT_EXTERN size_t alt_lb_nodes(const alt_lb *lb, const char **nodes,
+ALT_EXTERN size_t alt_lb_nodes(const alt_lb *lb, char addrs[][ALT_ADDR_MAX],
                                size_t max);
 
 /* ------------------------------------------------------------------------ */
@@ -226,7 +231,11 @@ ALT_EXTERN size_t alt_lb_nodes(const alt_lb *lb, const char **nodes,
  * node asked is returned: ALT_E_UNREACHABLE, ALT_E_TIMEOUT,
  * ALT_E_HTTP_STATUS, ALT_E_BAD_RESPONSE, ALT_E_EMPTY_LIST; also ALT_E_NOMEM,
  * ALT_E_CURL, ALT_E_ABORTED (alt_lb_stop() was called meanwhile).
- * Thread-safe; concurrent blocking refreshes run one after another.
+ * Nodes out of rotation whose back-off is over are asked first, all of
+ * them, and each that answers is back in rotation.
+ * Thread-safe; concurrent calls run side by side, each on its own
+ * connection, and none waits for another (so a log callback may take a lock
+ * that a caller of alt_lb_refresh() holds).
  */
 ALT_EXTERN alt_code alt_lb_refresh(alt_lb *lb);
 
@@ -249,63 +258,172 @@ ALT_EXTERN void alt_lb_stop(alt_lb *lb);
 /* ------------------------------------------------------------------------ */
 
 /*
- * Points easy at the next live node: sets CURLOPT_CONNECT_TO to a list owned
- * by lb and, when credentials are set, the SigV4 options. Touches no other
- * option. The list stays valid and unchanged until the transfer is over,
- * also when a refresh drops the node meanwhile (and until alt_lb_free() if
- * the transfer is never reported through alt_curl_done()).
+ * A request, from the library's point of view, is one call of
+ * alt_curl_prepare() (or alt_curl_perform()) and the retries on other nodes
+ * that follow it (alt_curl_retry()), until its final outcome. The library
+ * keeps a small record per easy handle it has prepared (the node it was
+ * given, the attempts so far); alt_curl_release() forgets it.
+ */
+
+/* Flags of alt_curl_prepare_ex() and alt_curl_perform_ex(). */
+#define ALT_IDEMPOTENT 0x1u /* may be sent again after it may have reached
+                               a node: reads (GetItem, Query, Scan, ...) and
+                               writes that are safe to apply twice */
+
+/*
+ * Points easy at the next node for a new request: sets CURLOPT_CONNECT_TO
+ * to a list owned by lb and, when credentials are set, the SigV4 options
+ * (CURLOPT_AWS_SIGV4, CURLOPT_USERNAME, CURLOPT_PASSWORD); when
+ * alt_lb_set_timeouts() gave a request timeout, also CURLOPT_TIMEOUT_MS and
+ * CURLOPT_CONNECTTIMEOUT_MS. Touches no other option. The caller sets
+ * CURLOPT_URL to alt_lb_url() (or a path below it).
  *
- * With credentials, libcurl copies the three SigV4 strings at every call
- * (3 small allocations, about 50 ns). Without, it does not clear SigV4
- * options set on the handle before (by you or by another alt_lb).
+ * The list stays valid and unchanged while the transfer runs, also when a
+ * refresh drops the node meanwhile; it stays installed on the handle after
+ * the transfer (see alt_curl_release()).
  *
- * Round-robin: each easy handle walks the live nodes in turn, starting one
- * node further than the handle first seen before it. So consecutive
- * requests on a handle go to different nodes, a set of handles spreads
- * over the nodes like one round-robin, and no counter is shared between
- * threads.
- * The caller sets CURLOPT_URL to alt_lb_url() (or a path below it).
+ * Choice: each easy handle walks the nodes in rotation in turn, starting one
+ * node further than the handle first seen before it, and skips nodes taken
+ * out after a failure. A node out of rotation whose back-off is over is
+ * given one request on trial ("half-open"): success puts it back, failure
+ * doubles its back-off.
+ *
+ * Requests prepared before the first discovery go round-robin over the
+ * seeds. To spread from the first request, call alt_lb_refresh() once
+ * before starting any.
  *
  * O(1) in the number of nodes; allocates nothing except the first time a
  * given easy handle is seen. Thread-safe: many threads may prepare at once,
- * each with its own handle, while a refresh replaces the list.
+ * each with its own handle, while a refresh replaces the list. Calls no
+ * callback of the caller's, except libcurl's own from curl_multi_add_handle
+ * when lb is attached to a multi and a refresh is due (see
+ * alt_multi_attach()).
  *
- * When lb is attached to a multi and a refresh is due, this also adds the
- * refresh request to that multi (only from the thread that attached it;
- * inside a libcurl callback the add is deferred).
- *
- * Errors: ALT_E_INVALID_ARG, ALT_E_CURL (libcurl too old for an option),
- * ALT_E_NOMEM (first sight of a handle, out of memory or past 2^20 distinct
- * handles; the handle is prepared all the same, but its failure will not
+ * Errors: ALT_E_INVALID_ARG, ALT_E_CURL (libcurl refused an option),
+ * ALT_E_NOMEM (first sight of a handle, out of memory or past 2^20 handles
+ * remembered; the handle is prepared all the same, but its failure will not
  * be attributed to a node nor retried).
  */
 ALT_EXTERN alt_code alt_curl_prepare(alt_lb *lb, CURL *easy);
 
+/* alt_curl_prepare() with flags for this request (0 or ALT_IDEMPOTENT). */
+ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
+                                        unsigned flags);
+
 /*
- * Tells lb how the transfer prepared on easy ended. A connection-level
- * failure (could not connect or resolve, connection reset or closed before
- * any response byte, connect timeout) or a timeout takes the node out of
- * rotation and brings the next refresh forward. After a back-off period
- * (1 s, doubling per consecutive failure up to 30 s) a refresh asks that
- * node first; when it answers, it is back in rotation. So no caller's
- * request is spent finding out whether it is still down.
- * HTTP statuses are not failures here. Calling it twice for one transfer,
- * or for a handle lb never prepared, is harmless. alt_multi_info_read() calls
- * it itself for every transfer it returns. Thread-safe.
+ * Tells lb how the transfer prepared on easy ended, so that a node at fault
+ * is taken out of rotation. A node is at fault when it refused or reset the
+ * connection, failed the TLS handshake, did not complete the TCP handshake
+ * in time (a connect timeout), or dropped the connection before answering.
+ * Nobody is at fault for a timeout after the request went out (the node may
+ * be slow or the caller's loop may have stalled), for a transfer that timed
+ * out while waiting for a connection slot of the caller's multi, for a local
+ * error (EMFILE, ENFILE, out of memory), or for any HTTP status. A node at
+ * fault is out of rotation for a back-off (1 s, doubling per consecutive
+ * fault up to 30 s; never more than half of the listed nodes at once), then
+ * gets one request on trial, and the next refresh asks it first.
+ *
+ * alt_multi_info_read(), alt_curl_retry() and alt_curl_perform() call it
+ * themselves. Calling it twice for one transfer, or for a handle lb never
+ * prepared, is harmless. Thread-safe.
  */
 ALT_EXTERN void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result);
 
 /*
- * Easy mode: prepare + curl_easy_perform + done. A connection-level failure
- * (see alt_curl_done(); not a timeout after sending, not after response
- * bytes) is retried on another node, up to the number of live nodes; the
- * body must be resendable (CURLOPT_POSTFIELDS, not a read callback). Also raises the handle's
- * CURLOPT_MAXCONNECTS to the number of live nodes (if above 5) so that one
- * connection per node stays in its pool. Returns curl_easy_perform()'s result
- * of the last try; CURLE_BAD_FUNCTION_ARGUMENT for NULL arguments.
+ * After the transfer on easy ended with result: records it (alt_curl_done())
+ * and decides whether the request goes again to another node. It does when
+ *  - result is a failure that sent nothing (CURLINFO_REQUEST_SIZE is 0) and
+ *    is a node's fault or a connect timeout, or the request was prepared
+ *    with ALT_IDEMPOTENT and the connection broke (not a timeout) after
+ *    sending;
+ *  - a node of the rotation has not been tried by this request yet (so
+ *    every node is tried once before the failure is final);
+ *  - the request timeout of alt_lb_set_timeouts(), if set, is not over.
+ * Then easy is prepared for that node (CURLOPT_TIMEOUT_MS set to what is
+ * left of the request timeout) and 1 is returned: run the transfer again,
+ * with curl_easy_perform(), or by curl_multi_remove_handle() and
+ * curl_multi_add_handle() - and count it as running in your loop. Otherwise
+ * returns 0: result is final. The body must be resendable:
+ * CURLOPT_POSTFIELDS (as SigV4 needs anyway), not a read callback.
+ *
+ * libcurl itself, with or without this library, sends a request once more
+ * on a new connection when a reused connection turns out closed before any
+ * answer; that is libcurl's behaviour, not a retry of this library's.
+ *
+ * Typical use:
+ *     do result = curl_easy_perform(easy);
+ *     while (alt_curl_retry(lb, easy, result));
+ * or, in a completion loop:
+ *     curl_multi_remove_handle(multi, easy);
+ *     if (alt_curl_retry(lb, easy, msg->data.result)) {
+ *         curl_multi_add_handle(multi, easy);
+ *         still_running++;
+ *         continue;
+ *     }
  * Thread-safe as long as each thread uses its own easy handle.
  */
+ALT_EXTERN int alt_curl_retry(alt_lb *lb, CURL *easy, CURLcode result);
+
+/*
+ * Easy mode: prepare, curl_easy_perform(), and alt_curl_retry() until the
+ * outcome is final. Returns the result of the last attempt;
+ * CURLE_BAD_FUNCTION_ARGUMENT for NULL arguments. Also sets the handle's
+ * CURLOPT_MAXCONNECTS, when the number of nodes is above libcurl's default
+ * (5) or alt_lb_set_maxconnects() asks, to the larger of the two, within
+ * the file-descriptor limit: so that one connection per node stays in its
+ * pool. Thread-safe as long as each thread uses its own easy handle.
+ */
 ALT_EXTERN CURLcode alt_curl_perform(alt_lb *lb, CURL *easy);
+
+/* alt_curl_perform() with flags for this request (see alt_curl_prepare_ex). */
+ALT_EXTERN CURLcode alt_curl_perform_ex(alt_lb *lb, CURL *easy,
+                                        unsigned flags);
+
+/*
+ * Gives easy back: unsets what alt_curl_prepare() set on it (CURLOPT_CONNECT_TO,
+ * and the SigV4 and timeout options when it set them) and forgets it, so
+ * that lb keeps no record of it. Call it when you stop using easy with lb:
+ * before curl_easy_cleanup() of a handle you will not reuse (or lb keeps
+ * its small record until alt_lb_free()), and before using easy without lb.
+ * No transfer may be running on easy. A handle lb never prepared is left
+ * alone. Thread-safe as long as each thread uses its own easy handle.
+ *
+ * After alt_lb_free(), a handle lb prepared and did not release may only be
+ * cleaned up (curl_easy_cleanup), reset (curl_easy_reset), or given a new
+ * CURLOPT_CONNECT_TO before its next transfer: its list was freed.
+ */
+ALT_EXTERN void alt_curl_release(alt_lb *lb, CURL *easy);
+
+/*
+ * Request timeouts, for requests prepared from now on. request_ms bounds a
+ * whole request, retries on other nodes included: its first attempt gets
+ * CURLOPT_TIMEOUT_MS = request_ms, a retry gets what is left, and no retry
+ * starts once it is over. connect_ms bounds each connection attempt
+ * (CURLOPT_CONNECTTIMEOUT_MS), so that a node that drops SYNs costs that
+ * much before the request goes elsewhere. 0 leaves the option alone.
+ * Defaults: 0 and 0.
+ *
+ * libcurl offers no way to read an option back, so a CURLOPT_TIMEOUT you set
+ * on the handle yourself bounds each attempt, not the request. Set it here
+ * instead. May be called at any time; not thread-safe with
+ * alt_curl_prepare().
+ * Errors: ALT_E_INVALID_ARG (negative, over 24 hours, or connect_ms >
+ * request_ms when both are set).
+ */
+ALT_EXTERN alt_code alt_lb_set_timeouts(alt_lb *lb, long request_ms,
+                                        long connect_ms);
+
+/*
+ * The least connection-pool size lb leaves when it sizes a pool: the
+ * attached multi's CURLMOPT_MAXCONNECTS and the CURLOPT_MAXCONNECTS of
+ * handles run by alt_curl_perform(). libcurl offers no way to read those
+ * options back, so if you want a pool of your own size, give it here
+ * instead of setting the option yourself: lb never sets either below n,
+ * nor above it when its own need is smaller. 0 (the default) means
+ * libcurl's default. Errors: ALT_E_INVALID_ARG (n < 0 or over 1,000,000).
+ * May be called at any time from the thread that drives the attached multi.
+ */
+ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
 
 /* ------------------------------------------------------------------------ */
 /* Inside the caller's curl multi loop                                       */
@@ -313,48 +431,61 @@ ALT_EXTERN CURLcode alt_curl_perform(alt_lb *lb, CURL *easy);
 
 /*
  * Runs refreshes inside multi: when one is due, lb adds its own small
- * /localnodes transfer to multi (from alt_curl_prepare() or
- * alt_multi_info_read()), and the first discovery is due at once. Works with
- * curl_multi_perform/curl_multi_poll loops and with curl_multi_socket_action
- * loops alike: the added transfer is announced through the multi's timer
- * callback as usual.
+ * /localnodes transfer to multi, from your next alt_curl_prepare() or
+ * alt_multi_info_read() on this thread (never from alt_multi_attach()
+ * itself, so it may come before your callbacks are set). Works with
+ * curl_multi_perform/curl_multi_poll loops and with
+ * curl_multi_socket_action loops alike: the added transfer is announced
+ * through your timer and socket callbacks as usual.
  *
- * The library has no timer of its own: a due refresh starts from the
- * caller's next alt_curl_prepare() or alt_multi_info_read(). A loop that
- * sleeps with no transfer at all therefore does not refresh while idle (and
- * has nothing to balance then); the next request catches up.
+ * The library's transfer:
+ *  - has CURLINFO_PRIVATE NULL; alt_multi_is_internal() recognises it;
+ *  - never reaches you through alt_multi_info_read(), and is added only
+ *    while transfers of yours run (or from alt_curl_prepare()), so a loop
+ *    that stops when its own transfers are done never waits for it;
+ *  - is removed by alt_multi_detach() and alt_lb_free(), which may then
+ *    call your socket and timer callbacks (as curl_multi_remove_handle()
+ *    does): call them while those callbacks still work, before you free
+ *    your event loop.
  *
- * Also sets CURLMOPT_MAXCONNECTS to (live nodes x handles prepared + 1) and
- * raises it as either grows, so that connections to every node stay pooled.
+ * Connection pool: sets CURLMOPT_MAXCONNECTS to nodes x (transfers of yours
+ * at once + 1) + 1 when that is more than libcurl's default, raises it as
+ * nodes or transfers grow, never above half the file-descriptor limit
+ * (RLIMIT_NOFILE) and never below alt_lb_set_maxconnects().
  *
- * The caller must then read completions with alt_multi_info_read() instead
- * of curl_multi_info_read(), and call alt_multi_detach() (or alt_lb_free())
- * before curl_multi_cleanup(). Call it from the thread that drives multi.
+ * Several alt_lb may be attached to one multi (several clusters from one
+ * loop): alt_multi_info_read() of any of them hides the transfers of all
+ * of them and records each outcome in the alt_lb that prepared it.
+ *
+ * Use alt_multi_info_read() instead of curl_multi_info_read(), and call
+ * alt_multi_detach() (or alt_lb_free()) before curl_multi_cleanup(). Call
+ * it, and every alt_multi_* function, from the thread that drives multi.
  * Errors: ALT_E_INVALID_ARG, ALT_E_STATE (attached to another multi),
  * ALT_E_NOMEM, ALT_E_CURL.
  */
 ALT_EXTERN alt_code alt_multi_attach(alt_lb *lb, CURLM *multi);
 
 /*
- * Drop-in for curl_multi_info_read(): consumes the completions of lb's own
- * transfers, records the outcome of the caller's (alt_curl_done()), and
- * returns the next message of the caller's, or NULL. *msgs_in_queue may
- * count a message of lb's still queued; loop until NULL as usual. Starts a
- * due refresh. Call it only from the thread that drives the multi. When lb is
- * not attached it returns NULL and sets *msgs_in_queue to 0.
- *
- * A transfer lb prepared that failed at connection level before any
- * response byte (as retried by alt_curl_perform()) is not returned: it is
- * removed, prepared for another node and added again, up to the number of
- * live nodes in all, and returned when it ends. Its body must therefore be
- * resendable: CURLOPT_POSTFIELDS (which SigV4 signing needs anyway), not a
- * read callback. The message returned for a transfer whose retry could not
- * be started points to storage in lb, valid until the next call.
+ * Drop-in for curl_multi_info_read(): consumes the completions of the
+ * library's own transfers, records the outcome of the caller's
+ * (alt_curl_done()), and returns the next message of the caller's, or
+ * NULL. Every transfer of the caller's is returned exactly once; a failure
+ * worth another node is returned too, and alt_curl_retry() is how to send
+ * it there. *msgs_in_queue may count a message of the library's still
+ * queued; loop until NULL as usual. Starts a due refresh (see
+ * alt_multi_attach()). When lb is not attached it returns NULL and sets
+ * *msgs_in_queue to 0.
  */
 ALT_EXTERN CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue);
 
-/* Removes lb's transfers still in the attached multi and forgets it. A no-op
- * when not attached. Call it from the thread that drives the multi. */
+/* Whether easy is a transfer of the library's on lb's multi (of lb or of
+ * another alt_lb attached to the same multi): for socket or timer
+ * callbacks that look at CURLINFO_PRIVATE. 0 when lb is not attached. */
+ALT_EXTERN int alt_multi_is_internal(const alt_lb *lb, const CURL *easy);
+
+/* Removes lb's transfer from the attached multi if one is running (see
+ * alt_multi_attach() for the callbacks that may fire) and forgets the
+ * multi. A no-op when not attached. */
 ALT_EXTERN void alt_multi_detach(alt_lb *lb);
 
 #ifdef __cplusplus

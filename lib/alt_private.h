@@ -1,6 +1,18 @@
 /*
  * Internal umbrella header: included first by every file of lib/.
  * Internal non-static symbols carry the alt__ prefix.
+ *
+ * Layers, each calling only downwards:
+ *   registry  nodes.c     records, the address index, the published set
+ *   decisions health.c    what an outcome says about a node; back-off
+ *             handles.c   which node each easy handle was given
+ *             discovery.c one /localnodes request and its answer
+ *             schedule    refresh.c: when a refresh is due, who runs it
+ *   fronts    curl.c      prepare, done, retry, perform, release
+ *             multi.c     the caller's multi loop
+ *             refresh.c   the blocking refresh and the thread
+ * A lower layer that needs a refresh sets it due (alt__refresh_soon), it
+ * never runs one.
  */
 #ifndef ALT_PRIVATE_H
 #define ALT_PRIVATE_H
@@ -14,49 +26,68 @@
 #include "alternator_lb.h"
 
 /* Limits. A cluster has tens to hundreds of nodes. */
-#define ALT_MAX_NODES 4096          /* distinct addresses ever interned */
+#define ALT_MAX_NODES 4096          /* node records at once */
+#define ALT_INDEX_SIZE 8192         /* address index slots (2 x records) */
 #define ALT_MAX_LISTED 2048         /* entries taken from one answer */
 #define ALT_MAX_ASKED 16            /* live nodes asked in one refresh */
 #define ALT_MAX_BODY (256 * 1024)   /* bytes of one /localnodes answer */
 #define ALT_MAX_HOST 253            /* DNS name length */
 #define ALT_MAX_HANDLES (1u << 20)  /* distinct easy handles remembered */
+#define ALT_MAX_ATTEMPTS 16         /* attempts of one request */
+#define ALT_MAX_MS 86400000L        /* longest interval or timeout: a day */
 #define ALT_BACKOFF_MIN_MS 1000
 #define ALT_BACKOFF_MAX_MS 30000
 
 /*
  * One node address, with its prebuilt CONNECT_TO list. Records are never
- * freed before alt_lb_free(), so a pointer to one handed to libcurl or held
- * by a racing reader always points to valid memory. Once ALT_MAX_NODES
- * addresses have been seen, a record nothing can still use (see
- * alt__intern) is reused for a new address; its previous strings are kept
- * until it is reused again.
+ * freed before alt_lb_free(), so a pointer to one held by libcurl or by a
+ * racing reader always points to valid memory. Once ALT_MAX_NODES records
+ * exist, one that nothing can use (see nodes.c) is given a new address.
+ * Its text is read only by holders of a pin (a handle's slot, a discovery
+ * job's target, lb->mu), which reuse waits for.
  */
 typedef struct alt__node {
     struct curl_slist connect_to;   /* .data = "fake:port:addr:port" */
-    struct alt__node *next;         /* registry chain */
-    _Atomic int64_t down_until;     /* monotonic ms; 0 = healthy */
-    _Atomic unsigned failures;      /* consecutive connection failures */
+    struct alt__node *next;         /* registry chain; lb->mu */
+    _Atomic int64_t down_until;     /* monotonic ms; 0 = in rotation */
+    _Atomic unsigned failures;      /* consecutive faults */
+    _Atomic bool trial;             /* a request on trial is out */
     char *addr;                     /* the address; shares text's block */
     char *text;                     /* block holding addr and connect_to */
-    char *old_text;                 /* the block before the last reuse */
+    uint32_t hash;                  /* of addr; lb->mu */
+    unsigned mark;                  /* dedup within one answer; lb->mu */
     bool listed;                    /* in the last accepted answer; lb->mu */
     bool seed;                      /* never reused */
-    bool in_use;                    /* scratch of alt__intern; lb->mu */
+    bool in_use;                    /* scratch of find_spares; lb->mu */
     struct alt__node *spare_next;   /* spare list of alt__intern; lb->mu */
 } alt__node;
 
 /* Marks a handle's slot while alt_curl_prepare() picks (see nodes.c). */
 #define ALT_PICKING ((alt__node *)(uintptr_t)1)
 
-/* Which node each easy handle was last pointed at. Slots are immortal too;
- * lookups are lock-free, inserts take lb->mu. */
+/* How the last attempt of a request ended, as far as retrying goes. */
+enum alt__verdict {
+    ALT_FINAL = 0,      /* nothing to retry, or not allowed */
+    ALT_UNSENT,         /* nothing was sent: safe anywhere */
+    ALT_SENT_BROKEN     /* sent, then the connection broke: idempotent only */
+};
+
+/* Per easy handle: the node it was given and its request's progress.
+ * Written by the thread using the handle; easy and free_next under lb->mu. */
 typedef struct alt__slot {
     /* A cache line each: threads preparing their own handles must not
      * contend on a neighbour's slot. */
-    _Alignas(64) const CURL *easy;
-    _Atomic(alt__node *) node;      /* NULL once alt_curl_done() saw it */
+    _Alignas(64) _Atomic(const CURL *) easy;  /* NULL while free */
+    _Atomic(alt__node *) node;      /* the attempt's; NULL once recorded */
     uint64_t rr;                    /* this handle's round-robin position */
-    unsigned retries;               /* of the current request */
+    uint64_t first_rr;              /* rr at the request's first attempt */
+    int64_t deadline;               /* ms (fine clock); 0 = none */
+    unsigned attempts;              /* of the current request */
+    unsigned flags;                 /* ALT_IDEMPOTENT */
+    unsigned char verdict;          /* enum alt__verdict of the last one */
+    bool set_sigv4, set_timeouts;   /* what prepare set, for release */
+    bool in_multi;                  /* counted in lb->multi_inflight */
+    struct alt__slot *free_next;
 } alt__slot;
 
 typedef struct alt__htab {
@@ -64,25 +95,31 @@ typedef struct alt__htab {
     size_t mask;
     size_t used;
     /* Keys are kept here, beside the slot pointers: a probe that passes
-     * other handles' entries reads only this array, which changes only when
-     * a handle is first seen, and never those handles' slots, whose cache
-     * lines their own threads write at every prepare. */
+     * other handles' entries reads only this array, never those handles'
+     * slots, whose cache lines their own threads write at every prepare. */
     struct alt__entry {
-        _Atomic(const CURL *) easy; /* published after slot; never changes */
-        alt__slot *slot;
+        _Atomic(const CURL *) easy;
+        _Atomic(alt__slot *) slot;
     } entry[];
 } alt__htab;
 
-/* A /localnodes request in progress, on an easy handle of the library's. */
+/* A /localnodes request in progress, on an easy handle of the library's.
+ * Jobs are never freed before alt_lb_free(): lb->jobs lists them all. */
 typedef struct alt__job {
     CURL *easy;
+    CURLM *multi;                   /* private, for blocking runs; or NULL */
     _Atomic(alt__node *) target;    /* while a request runs, else NULL */
     alt__node **cand;               /* this round's candidates */
     size_t ncand, cand_cap;
+    size_t nprobe;                  /* the first nprobe are probes */
+    size_t attempt;                 /* candidates tried in this round */
+    bool got_list;                  /* this round has accepted a list */
+    alt_code last;                  /* error of the last failed attempt */
     char *body;
     size_t len, cap;
     char errbuf[CURL_ERROR_SIZE];
-    size_t attempt;                 /* candidates tried in this round */
+    struct alt__job *next;          /* lb->jobs */
+    struct alt__job *idle_next;     /* lb->idle_jobs */
 } alt__job;
 
 struct alt_lb {
@@ -96,21 +133,26 @@ struct alt_lb {
     bool sigv4;
     _Atomic bool used;                      /* configuration is frozen */
     char *sigv4_param, *access_key, *secret_key;
+    _Atomic long request_ms, connect_ms;    /* alt_lb_set_timeouts */
+    _Atomic bool attached;                  /* multi_thread is set */
+    pthread_t multi_thread;
 
     /* Starting points of new handles' round-robin, and the round-robin of
      * handles that have no slot (out of memory). */
     _Alignas(64) _Atomic uint64_t rr;
 
     /* Configuration (frozen once used). */
-    bool https;
+    _Alignas(64) bool https;
     int port;
     char *fake_domain;
     char *url;              /* scheme://fake:port/ */
+    char *nodes_url[3];     /* /localnodes by scope: none, dc, dc+rack */
     char *dc, *rack;
     char *ca_file;
     bool tls_verify;
     long connect_timeout_ms, total_timeout_ms;
     _Atomic long active_ms, idle_ms;
+    _Atomic long maxconnects;               /* alt_lb_set_maxconnects */
     alt_log_fn log_fn;
     void *log_ud;
     alt_log_level log_level;
@@ -119,41 +161,44 @@ struct alt_lb {
     pthread_mutex_t mu;
     alt__node *registry;
     size_t nregistry;
+    alt__node **index;                      /* [ALT_INDEX_SIZE] by address */
+    unsigned mark;                          /* last dedup generation */
     alt__node *spares;                      /* reusable records found */
     bool spares_found;                      /* ... by this parse already */
     alt__node **seeds;
     size_t nseeds;
     _Atomic(alt__htab *) handles;
     _Atomic size_t nhandles;
+    alt__slot *free_slots;
 
     /* Refresh scheduling. */
     _Atomic int64_t due_idle;               /* ms: next refresh when idle */
+    _Atomic int64_t last_claim;             /* ms: the last refresh began */
     _Atomic bool refresh_busy;              /* one scheduled refresh at a time */
     _Atomic int scope;                      /* 2 rack, 1 dc, 0 none */
     _Atomic size_t refresh_rr;              /* rotates discovery targets */
 
-    /* Blocking refreshes: alt_lb_refresh() under block_mu, and the
-     * background thread, each on a private multi that stop can wake. */
-    pthread_mutex_t block_mu;
-    alt__job block_job;
-    CURLM *block_multi;
-    alt__job thread_job;
-    CURLM *thread_multi;
+    /* Discovery jobs. Blocking refreshes take an idle job (or make one),
+     * each with a private multi that alt_lb_stop() can wake. */
+    _Atomic(alt__job *) jobs;               /* all, append-only */
+    pthread_mutex_t jobs_mu;                /* idle_jobs only */
+    alt__job *idle_jobs;
     _Atomic unsigned stops;                 /* alt_lb_stop() calls so far */
     unsigned thread_stops;                  /* stops when the thread began */
     bool thread_running;
     pthread_t thread;
+    alt__job *thread_job;
 
-    /* Attached multi: used only on the thread that attached it. */
+    /* Attached multi: used only on the thread that drives it. */
     CURLM *multi;
-    pthread_t multi_thread;
-    _Atomic bool attached;          /* multi_thread is set: prepare may kick */
-    alt__job multi_job;
-    bool multi_job_added;           /* multi_job.easy is in multi */
-    bool multi_pending;             /* an add was refused; retry it */
-    CURLMsg retry_msg;              /* a failure whose retry could not start */
-    long multi_maxconn;             /* CURLMOPT_MAXCONNECTS we set */
-    size_t pool_handles;            /* nhandles it was sized for */
+    alt_lb *peer;                           /* ring of lbs on this multi */
+    alt_lb *attached_next;                  /* multi.c's list of all */
+    alt__job *multi_job;
+    bool multi_job_added;                   /* multi_job->easy is in multi */
+    bool multi_pending;                     /* an add was refused; retry it */
+    size_t multi_inflight;                  /* caller's transfers running */
+    size_t multi_inflight_high;
+    long multi_maxconn;                     /* CURLMOPT_MAXCONNECTS set */
 };
 
 /* log.c */
@@ -164,60 +209,76 @@ void alt__log(const alt_lb *lb, alt_log_level level, const char *fmt, ...)
     ;
 
 /* lb.c */
-int64_t alt__now_ms(void);
+int64_t alt__now_ms(void);       /* coarse: a few ms resolution, cheap */
+int64_t alt__fine_ms(void);      /* CLOCK_MONOTONIC */
 void alt__freeze(alt_lb *lb);
+/* Connections a pool may keep: half the file-descriptor limit. */
+long alt__fd_budget(void);
 
-/* nodes.c: validation, registry, live set, pick, health. */
+/* nodes.c: validation, registry, the published set. */
 bool alt__valid_host(const char *s, size_t len, bool allow_ipv6);
 /* The one spelling of a valid host (IP literals as inet_ntop writes them,
  * so "0:0::1" and "::1" are one node; names in lower case) into out; its
  * length, 0 if too long. */
 size_t alt__canonical_host(const char *s, size_t len, char *out, size_t size);
-/* NULL when out of memory or when the registry is full (ALT_MAX_NODES) and
- * no record can be reused. Caller holds lb->mu (except in alt_lb_new), and
- * calls alt__intern_done() before releasing it. */
+/* NULL when out of memory or when the registry is full and no record can
+ * be reused. Caller holds lb->mu (except in alt_lb_new), and calls
+ * alt__intern_done() before releasing it. */
 alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len);
 void alt__intern_done(alt_lb *lb);
 alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n);
-void alt__rebuild_live(alt_lb *lb);
-alt__node *alt__pick(alt_lb *lb, alt__slot *slot);
-bool alt__node_busy(const alt_lb *lb, const alt__node *node);
+/* New texts for every record under a new fake domain: all or nothing.
+ * texts receives nregistry blocks for alt__commit_texts(). */
+alt_code alt__make_texts(const alt_lb *lb, const char *fake, char ***texts);
+void alt__commit_texts(alt_lb *lb, char **texts);
+void alt__free_nodes(alt_lb *lb);
+
+/* health.c: outcomes, faults, back-off, who may be picked. */
+typedef struct alt__outcome {
+    bool node_fault;                /* the node is to blame */
+    unsigned char verdict;          /* enum alt__verdict */
+} alt__outcome;
+alt__outcome alt__classify(CURL *easy, CURLcode result);
+/* Whether node may get a request now; claims the trial of a node whose
+ * back-off is over. *now is read lazily (0 = not yet). */
+bool alt__eligible(alt__node *node, int64_t *now);
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon);
 void alt__node_ok(alt_lb *lb, alt__node *node);
-alt_code alt__build_connect_to(alt_lb *lb);
-void alt__free_nodes(alt_lb *lb);
+bool alt__node_out(const alt__node *node, int64_t now);
 
 /* handles.c: which node each easy handle was given. */
 alt__slot *alt__slot_find(alt_lb *lb, const CURL *easy);   /* or NULL */
 alt__slot *alt__slot_for(alt_lb *lb, const CURL *easy);    /* adds it */
+void alt__slot_forget(alt_lb *lb, const CURL *easy);
 /* Sets in_use on every node a handle may still use; false while some
  * prepare is picking (nothing may be reused then). Caller holds lb->mu. */
 bool alt__mark_handles_in_use(alt_lb *lb);
-alt__node *alt__take(alt_lb *lb, const CURL *easy);
 void alt__free_handles(alt_lb *lb);
 
 /* discovery.c: one /localnodes request and its answer. */
-alt_code alt__job_init(alt_lb *lb, alt__job *job);
-void alt__job_cleanup(alt__job *job);
+alt_code alt__job_new(alt_lb *lb, bool private_multi, alt__job **out);
+void alt__job_free(alt__job *job);
 alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target);
 alt_code alt__job_finish(alt_lb *lb, alt__job *job, CURLcode result);
 alt_code alt__job_round(alt_lb *lb, alt__job *job);
+/* The next node to ask in this round, or NULL when the round is over. */
+alt__node *alt__next_candidate(alt__job *job);
+bool alt__node_busy(alt_lb *lb, const alt__node *node);
 alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
                           alt__node **out, size_t max, size_t *n);
-alt__node *alt__next_candidate(alt__job *job);
 
-/* refresh.c: when a refresh is due; the blocking and threaded refresh. */
+/* refresh.c: when a refresh is due, and who runs it. */
 bool alt__refresh_due(alt_lb *lb, int64_t now);
 bool alt__refresh_claim(alt_lb *lb);
 void alt__refresh_release(alt_lb *lb);
 void alt__refresh_soon(alt_lb *lb);
 
 /* multi.c: called by alt_curl_prepare() on the thread that attached. */
-void alt__multi_prepared(alt_lb *lb);
+void alt__multi_prepared(alt_lb *lb, alt__slot *slot);
 
 /* curl.c */
-bool alt__connection_failure(CURL *easy, CURLcode result, bool *retriable);
-/* alt_curl_prepare(); retry: the same request again, elsewhere. */
-alt_code alt__prepare(alt_lb *lb, CURL *easy, bool retry);
+alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry);
+/* Records the outcome of the attempt on easy; its slot, or NULL. */
+alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result);
 
 #endif /* ALT_PRIVATE_H */

@@ -1,64 +1,102 @@
 /*
- * curl.c: the per-request path: prepare, done, and easy-mode perform with
- * retries on another node.
+ * curl.c: the per-request path: prepare, done, retry, easy-mode perform,
+ * release.
  *
  * alt_curl_prepare() is the product's hot loop: a lock-free table probe,
- * two stores and an increment on the handle's own slot, loads of data that
- * changes only on refresh, one setopt and a coarse clock read. Nothing is
- * written that another thread's prepare reads or writes. Keep it that way; measure it with test/bench before and after any
- * change.
+ * stores to the handle's own slot, loads of data that changes only on
+ * refresh or on a node failure, one setopt. Nothing is written that another
+ * thread's prepare reads or writes. Keep it that way; measure it with
+ * test/bench before and after any change.
  */
 #include "alt_private.h"
 
-bool alt__connection_failure(CURL *easy, CURLcode result, bool *retriable)
+/*
+ * Each handle walks the published set on its own counter, which starts
+ * where the previous new handle's did plus one: handles spread over the
+ * nodes like one shared round-robin, without a counter shared between
+ * threads (that costs a cache-line transfer per request). Nodes out of
+ * rotation are skipped (health.c); if all are, the walk goes on regardless.
+ * Sequentially consistent loads (plain loads on x86): see find_spares() in
+ * nodes.c.
+ */
+static alt__node *pick(alt_lb *lb, alt__slot *slot)
 {
-    *retriable = false;
-    switch (result) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_SSL_CONNECT_ERROR:
-        *retriable = true; /* nothing was sent */
-        return true;
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR: {
-        long header_bytes = 0;
-        curl_easy_getinfo(easy, CURLINFO_HEADER_SIZE, &header_bytes);
-        *retriable = header_bytes == 0; /* reset before any response byte */
-        return true;
+    size_t n = atomic_load(&lb->nlive);
+    uint64_t i = slot ? slot->rr
+                      : atomic_fetch_add_explicit(&lb->rr, 1,
+                                                  memory_order_relaxed);
+    int64_t now = 0;
+    alt__node *node = atomic_load(&lb->live[i % n]);
+    for (size_t k = 1; !alt__eligible(node, &now); k++) {
+        if (k == n) {
+            node = atomic_load(&lb->live[i % n]);
+            break;
+        }
+        node = atomic_load(&lb->live[++i % n]);
     }
-    case CURLE_OPERATION_TIMEDOUT: {
-        /* A connect timeout sent nothing; a timeout after sending may have
-         * reached the server, so it is not retried (but still counts
-         * against the node). */
-        curl_off_t pretransfer = 0;
-        curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-        *retriable = pretransfer == 0;
-        return true;
-    }
-    default:
-        return false;
-    }
+    if (slot)
+        slot->rr = i + 1;
+    return node;
 }
 
-alt_code alt__prepare(alt_lb *lb, CURL *easy, bool retry)
+static bool set_timeouts(CURL *easy, long request_ms, long connect_ms)
 {
-    if (!lb || !easy)
+    if (connect_ms > request_ms && request_ms > 0)
+        connect_ms = request_ms;
+    return (request_ms <= 0
+            || curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request_ms) == CURLE_OK)
+           && (connect_ms <= 0
+               || curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms)
+                      == CURLE_OK);
+}
+
+alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry)
+{
+    if (!lb || !easy || (flags & ~ALT_IDEMPOTENT))
         return ALT_E_INVALID_ARG;
     alt__freeze(lb);
     /* The mark keeps the picked node's record from being reused for
-     * another address until the transfer is reported done (nodes.c). */
+     * another address until the transfer is recorded (nodes.c). */
     alt__slot *slot = alt__slot_for(lb, easy);
     if (slot) {
         atomic_store(&slot->node, ALT_PICKING);
-        slot->retries = retry ? slot->retries + 1 : 0;
+        if (!retry) {
+            slot->attempts = 0;
+            slot->flags = flags;
+            slot->first_rr = slot->rr;
+            slot->deadline = 0;
+        }
+        slot->attempts++;
+        slot->verdict = ALT_FINAL;
     }
-    alt__node *node = alt__pick(lb, slot);
-    if (curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to) != CURLE_OK
-        || (lb->sigv4
-            && (curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, lb->sigv4_param) != CURLE_OK
-                || curl_easy_setopt(easy, CURLOPT_USERNAME, lb->access_key) != CURLE_OK
-                || curl_easy_setopt(easy, CURLOPT_PASSWORD, lb->secret_key) != CURLE_OK))) {
+    alt__node *node = pick(lb, slot);
+    bool ok = curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to)
+              == CURLE_OK;
+    if (ok && lb->sigv4) {
+        ok = curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, lb->sigv4_param) == CURLE_OK
+             && curl_easy_setopt(easy, CURLOPT_USERNAME, lb->access_key) == CURLE_OK
+             && curl_easy_setopt(easy, CURLOPT_PASSWORD, lb->secret_key) == CURLE_OK;
+        if (slot)
+            slot->set_sigv4 = true;
+    }
+    long request_ms = atomic_load_explicit(&lb->request_ms, memory_order_relaxed);
+    long connect_ms = atomic_load_explicit(&lb->connect_ms, memory_order_relaxed);
+    if (ok && (request_ms > 0 || connect_ms > 0)) {
+        /* The first attempt starts the request's clock; a retry gets what
+         * is left of it (alt_curl_retry() checked that something is). */
+        if (slot && request_ms > 0) {
+            int64_t now = alt__fine_ms();
+            if (!retry || !slot->deadline)
+                slot->deadline = now + request_ms;
+            else
+                request_ms = slot->deadline > now
+                             ? (long)(slot->deadline - now) : 1;
+        }
+        ok = set_timeouts(easy, request_ms, connect_ms);
+        if (slot)
+            slot->set_timeouts = true;
+    }
+    if (!ok) {
         if (slot)
             atomic_store(&slot->node, NULL);
         return ALT_E_CURL;
@@ -69,52 +107,127 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, bool retry)
         atomic_store_explicit(&lb->active, true, memory_order_relaxed);
     if (atomic_load_explicit(&lb->attached, memory_order_acquire)
         && pthread_equal(pthread_self(), lb->multi_thread))
-        alt__multi_prepared(lb);
+        alt__multi_prepared(lb, slot);
     return slot ? ALT_OK : ALT_E_NOMEM;
 }
 
 alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
 {
-    return alt__prepare(lb, easy, false);
+    return alt__prepare(lb, easy, 0, false);
+}
+
+alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy, unsigned flags)
+{
+    return alt__prepare(lb, easy, flags, false);
+}
+
+alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result)
+{
+    alt__slot *slot = alt__slot_find(lb, easy);
+    if (!slot)
+        return NULL;
+    alt__node *node = atomic_load_explicit(&slot->node, memory_order_acquire);
+    if (!node || node == ALT_PICKING)
+        return slot; /* recorded already */
+    alt__outcome o = alt__classify(easy, result);
+    slot->verdict = o.verdict;
+    if (o.node_fault)
+        alt__node_failed(lb, node, true);
+    else if (result == CURLE_OK)
+        alt__node_ok(lb, node);
+    /* Last: until now the pin kept the record from being reused. */
+    atomic_store(&slot->node, NULL);
+    return slot;
 }
 
 void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result)
 {
+    if (lb && easy)
+        alt__record(lb, easy, result);
+}
+
+int alt_curl_retry(alt_lb *lb, CURL *easy, CURLcode result)
+{
     if (!lb || !easy)
+        return 0;
+    alt__slot *slot = alt__record(lb, easy, result);
+    if (!slot || slot->verdict == ALT_FINAL
+        || (slot->verdict == ALT_SENT_BROKEN
+            && !(slot->flags & ALT_IDEMPOTENT)))
+        return 0;
+    /* Every node once: the walk has not come round, and no more attempts
+     * than nodes. */
+    size_t n = atomic_load(&lb->nlive);
+    if (slot->attempts >= n || slot->attempts >= ALT_MAX_ATTEMPTS
+        || slot->rr - slot->first_rr >= n)
+        return 0;
+    if (slot->deadline && alt__fine_ms() >= slot->deadline)
+        return 0;
+    if (alt__prepare(lb, easy, slot->flags, true) != ALT_OK)
+        return 0;
+    alt__log(lb, ALT_LOG_INFO, "retrying on another node (attempt %u): %s",
+             slot->attempts, curl_easy_strerror(result));
+    return 1;
+}
+
+/* One connection per node in the handle's private pool (libcurl's default
+ * is 5, which would close a connection on nearly every request), within
+ * the file-descriptor limit and never below the caller's floor. */
+static void size_easy_pool(alt_lb *lb, CURL *easy)
+{
+    long want = (long)atomic_load_explicit(&lb->nlive, memory_order_relaxed);
+    long floor = atomic_load_explicit(&lb->maxconnects, memory_order_relaxed);
+    if (want <= 5 && floor == 0)
         return;
-    alt__node *node = alt__take(lb, easy);
-    if (!node)
-        return;
-    bool retriable;
-    if (alt__connection_failure(easy, result, &retriable))
-        alt__node_failed(lb, node, true);
-    else if (result == CURLE_OK)
-        alt__node_ok(lb, node);
+    long budget = alt__fd_budget();
+    if (want > budget)
+        want = budget;
+    if (want < floor)
+        want = floor;
+    if (want > 5 || floor > 0)
+        curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, want);
+}
+
+CURLcode alt_curl_perform_ex(alt_lb *lb, CURL *easy, unsigned flags)
+{
+    if (!lb || !easy)
+        return CURLE_BAD_FUNCTION_ARGUMENT;
+    alt_code rc = alt__prepare(lb, easy, flags, false);
+    if (rc == ALT_E_INVALID_ARG || rc == ALT_E_CURL)
+        return CURLE_BAD_FUNCTION_ARGUMENT;
+    CURLcode result;
+    do {
+        size_easy_pool(lb, easy);
+        result = curl_easy_perform(easy);
+    } while (alt_curl_retry(lb, easy, result));
+    return result;
 }
 
 CURLcode alt_curl_perform(alt_lb *lb, CURL *easy)
 {
+    return alt_curl_perform_ex(lb, easy, 0);
+}
+
+void alt_curl_release(alt_lb *lb, CURL *easy)
+{
     if (!lb || !easy)
-        return CURLE_BAD_FUNCTION_ARGUMENT;
-    size_t tries = atomic_load(&lb->nlive);
-    CURLcode result = CURLE_OK;
-    for (size_t i = 0; i < tries; i++) {
-        alt_code rc = alt__prepare(lb, easy, i > 0);
-        if (rc == ALT_E_INVALID_ARG || rc == ALT_E_CURL)
-            return CURLE_BAD_FUNCTION_ARGUMENT;
-        /* A private pool of one connection per node (libcurl's default is
-         * 5, which would close a connection on nearly every request). */
-        size_t n = atomic_load_explicit(&lb->nlive, memory_order_relaxed);
-        if (n > 5)
-            curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, (long)n);
-        result = curl_easy_perform(easy);
-        bool retriable;
-        bool failed = alt__connection_failure(easy, result, &retriable);
-        alt_curl_done(lb, easy, result);
-        if (!failed || !retriable || i + 1 == tries)
-            break;
-        alt__log(lb, ALT_LOG_INFO, "retrying on another node: %s",
-                 curl_easy_strerror(result));
+        return;
+    alt__slot *slot = alt__slot_find(lb, easy);
+    if (!slot)
+        return;
+    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, (struct curl_slist *)NULL);
+    if (slot->set_sigv4) {
+        curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, (char *)NULL);
+        curl_easy_setopt(easy, CURLOPT_USERNAME, (char *)NULL);
+        curl_easy_setopt(easy, CURLOPT_PASSWORD, (char *)NULL);
     }
-    return result;
+    if (slot->set_timeouts) {
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 0L);
+        curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 0L);
+    }
+    if (slot->in_multi && lb->multi_inflight > 0
+        && atomic_load(&lb->attached)
+        && pthread_equal(pthread_self(), lb->multi_thread))
+        lb->multi_inflight--;
+    alt__slot_forget(lb, easy);
 }

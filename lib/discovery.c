@@ -1,11 +1,19 @@
 /*
  * discovery.c: one GET /localnodes request on an easy handle of the
- * library's, and the validation of its answer.
+ * library's, the round of nodes asked in turn, and the validation of an
+ * answer.
  *
  * The request goes to the fake-domain URL with the target node's CONNECT_TO
  * list, exactly like the caller's requests, so TLS is checked against the
  * same name. An answer is accepted only if it is a JSON array holding at
  * least one valid address; anything else keeps the current list.
+ *
+ * A round asks first every listed node whose back-off after a failure is
+ * over (a probe: any HTTP answer puts it back in rotation), then up to
+ * ALT_MAX_ASKED nodes in rotation, then the seeds, and ends at the first
+ * usable list once the probes have been asked.
+ *
+ * Calls down into health.c and nodes.c.
  */
 #include "alt_private.h"
 
@@ -36,19 +44,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-alt_code alt__job_init(alt_lb *lb, alt__job *job)
+static CURLcode configure(alt_lb *lb, alt__job *job)
 {
-    if (job->easy)
-        return ALT_OK;
-    CURL *easy = curl_easy_init();
-    if (!easy)
-        return ALT_E_NOMEM;
+    CURL *easy = job->easy;
     CURLcode rc = CURLE_OK;
 #define SET(opt, val) \
     if (rc == CURLE_OK) rc = curl_easy_setopt(easy, opt, val)
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, job);
-    SET(CURLOPT_PRIVATE, job);
     SET(CURLOPT_ERRORBUFFER, job->errbuf);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_CONNECTTIMEOUT_MS, lb->connect_timeout_ms);
@@ -60,8 +63,8 @@ alt_code alt__job_init(alt_lb *lb, alt__job *job)
 #else
     SET(CURLOPT_PROTOCOLS, lb->https ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
 #endif
-    /* One connection per node of its own is plenty for one request a
-     * second, and keeps it warm. */
+    /* A private pool (used when run on a private multi) of a few
+     * connections keeps the usual targets warm. */
     SET(CURLOPT_MAXCONNECTS, 16L);
     if (lb->https) {
         if (lb->ca_file)
@@ -70,43 +73,63 @@ alt_code alt__job_init(alt_lb *lb, alt__job *job)
         SET(CURLOPT_SSL_VERIFYHOST, lb->tls_verify ? 2L : 0L);
     }
 #undef SET
-    if (rc != CURLE_OK) {
-        alt__log(lb, ALT_LOG_ERROR, "discovery handle setup: %s",
-                 curl_easy_strerror(rc));
-        curl_easy_cleanup(easy);
-        return rc == CURLE_OUT_OF_MEMORY ? ALT_E_NOMEM : ALT_E_CURL;
-    }
-    job->easy = easy;
-    return ALT_OK;
+    return rc;
 }
 
-void alt__job_cleanup(alt__job *job)
+void alt__job_free(alt__job *job)
 {
+    if (!job)
+        return;
     if (job->easy)
         curl_easy_cleanup(job->easy);
+    curl_multi_cleanup(job->multi);
     free(job->body);
     free(job->cand);
-    memset(job, 0, sizeof *job);
+    free(job);
+}
+
+alt_code alt__job_new(alt_lb *lb, bool private_multi, alt__job **out)
+{
+    alt__job *job = calloc(1, sizeof *job);
+    if (!job)
+        return ALT_E_NOMEM;
+    atomic_init(&job->target, NULL);
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    if (!(job->easy = curl_easy_init())
+        || (private_multi && !(job->multi = curl_multi_init()))
+        || (rc = configure(lb, job)) != CURLE_OK) {
+        if (rc != CURLE_OUT_OF_MEMORY)
+            alt__log(lb, ALT_LOG_ERROR, "discovery handle setup: %s",
+                     curl_easy_strerror(rc));
+        alt__job_free(job);
+        return rc == CURLE_OUT_OF_MEMORY ? ALT_E_NOMEM : ALT_E_CURL;
+    }
+    /* Listed for alt__node_busy() and alt_lb_stop() until alt_lb_free(). */
+    job->next = atomic_load(&lb->jobs);
+    while (!atomic_compare_exchange_weak(&lb->jobs, &job->next, job))
+        ;
+    *out = job;
+    return ALT_OK;
 }
 
 alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target)
 {
-    char url[512];
-    int scope = atomic_load(&lb->scope);
-    if (scope == 2)
-        snprintf(url, sizeof url, "%slocalnodes?dc=%s&rack=%s", lb->url,
-                 lb->dc, lb->rack);
-    else if (scope == 1)
-        snprintf(url, sizeof url, "%slocalnodes?dc=%s", lb->url, lb->dc);
-    else
-        snprintf(url, sizeof url, "%slocalnodes", lb->url);
     job->len = 0;
     job->errbuf[0] = '\0';
-    if (curl_easy_setopt(job->easy, CURLOPT_URL, url) != CURLE_OK
-        || curl_easy_setopt(job->easy, CURLOPT_CONNECT_TO, &target->connect_to)
-               != CURLE_OK)
+    /* The target is pinned (alt__node_busy) under lb->mu, where records
+     * are reused, so it cannot change address while the request runs. */
+    pthread_mutex_lock(&lb->mu);
+    atomic_store(&job->target, target);
+    CURLcode rc = curl_easy_setopt(job->easy, CURLOPT_CONNECT_TO,
+                                   &target->connect_to);
+    pthread_mutex_unlock(&lb->mu);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(job->easy, CURLOPT_URL,
+                              lb->nodes_url[atomic_load(&lb->scope)]);
+    if (rc != CURLE_OK) {
+        atomic_store(&job->target, NULL);
         return ALT_E_NOMEM;
-    atomic_store(&job->target, target); /* not reusable while it runs */
+    }
     return ALT_OK;
 }
 
@@ -120,25 +143,12 @@ static bool contains(alt__node *const *nodes, size_t n, const alt__node *x)
 
 alt_code alt__job_round(alt_lb *lb, alt__job *job)
 {
-    /* A snapshot: the live set shrinks as candidates fail during the round,
-     * and walking it live would skip nodes. At most ALT_MAX_ASKED live
-     * nodes, then the seeds: a round over a long list of nodes that drop
-     * connections silently would otherwise take nodes x connect timeout. */
+    /* A snapshot: the set changes as candidates fail during the round, and
+     * walking it live would skip nodes. */
     alt_code rc = ALT_OK;
     pthread_mutex_lock(&lb->mu);
     size_t nlive = atomic_load(&lb->nlive);
-    size_t n = nlive < ALT_MAX_ASKED ? nlive : ALT_MAX_ASKED;
-    /* A failed node whose back-off is over is asked first: this request is
-     * its probe, and an answer puts it back in rotation (alt__node_ok(); see
-     * rebuild_locked()). One per round, so that a node still dead costs a
-     * round one connection attempt at most. */
-    int64_t now = alt__now_ms();
-    alt__node *probe = NULL;
-    for (alt__node *node = lb->registry; node && !probe; node = node->next)
-        if (node->listed && atomic_load(&node->failures) > 0
-            && atomic_load(&node->down_until) <= now)
-            probe = node;
-    size_t need = n + lb->nseeds + (probe != NULL);
+    size_t need = 2 * ALT_MAX_ASKED + lb->nseeds;
     if (need > job->cand_cap) {
         alt__node **cand = realloc(job->cand, need * sizeof *cand);
         if (!cand) {
@@ -148,36 +158,52 @@ alt_code alt__job_round(alt_lb *lb, alt__job *job)
         job->cand = cand;
         job->cand_cap = need;
     }
+    int64_t now = alt__now_ms();
     size_t start = atomic_fetch_add(&lb->refresh_rr, 1);
     job->ncand = 0;
-    if (probe)
-        job->cand[job->ncand++] = probe;
-    for (size_t i = 0; i < n; i++)
-        job->cand[job->ncand++] = atomic_load(&lb->live[(start + i) % nlive]);
+    for (size_t i = 0; i < nlive && job->ncand < ALT_MAX_ASKED; i++) {
+        alt__node *node = atomic_load(&lb->live[(start + i) % nlive]);
+        if (atomic_load(&node->failures) > 0 && !alt__node_out(node, now))
+            job->cand[job->ncand++] = node;
+    }
+    job->nprobe = job->ncand;
+    for (size_t i = 0, asked = 0; i < nlive && asked < ALT_MAX_ASKED; i++) {
+        alt__node *node = atomic_load(&lb->live[(start + i) % nlive]);
+        if (atomic_load(&node->failures) == 0) {
+            job->cand[job->ncand++] = node;
+            asked++;
+        }
+    }
     for (size_t i = 0; i < lb->nseeds; i++)
         if (!contains(job->cand, job->ncand, lb->seeds[i]))
             job->cand[job->ncand++] = lb->seeds[i];
 out:
     job->attempt = 0;
+    job->got_list = false;
+    job->last = ALT_E_UNREACHABLE;
     pthread_mutex_unlock(&lb->mu);
     return rc;
 }
 
 alt__node *alt__next_candidate(alt__job *job)
 {
-    /* Nodes that failed meanwhile are skipped; seeds are the last resort
+    /* Nodes that went out meanwhile are skipped; seeds are the last resort
      * and always asked. */
     int64_t now = alt__now_ms();
     while (job->attempt < job->ncand) {
+        if (job->got_list && job->attempt >= job->nprobe)
+            break;
         alt__node *node = job->cand[job->attempt++];
-        if (node->seed || atomic_load(&node->down_until) <= now)
+        if (node->seed || !alt__node_out(node, now))
             return node;
     }
     return NULL;
 }
 
 /* Validates and interns the addresses of a /localnodes body. Invalid entries
- * are dropped (and logged); duplicates are kept once. */
+ * are dropped (and logged); duplicates are kept once. The work that needs
+ * no lock (JSON, validation, canonical forms) is done before taking
+ * lb->mu, which then covers only the index lookups. */
 alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
                           alt__node **out, size_t max, size_t *n)
 {
@@ -191,45 +217,65 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t parsed = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
-    if (!root || jerr != json_tokener_success) {
-        alt__log(lb, ALT_LOG_WARN, "/localnodes: bad JSON (%s)",
-                 json_tokener_error_desc(jerr));
+    const char *bad = NULL;
+    if (!root || jerr != json_tokener_success)
+        bad = json_tokener_error_desc(jerr);
+    for (; !bad && parsed < len; parsed++)
+        if (!strchr(" \t\r\n", body[parsed]))
+            bad = "trailing data after JSON";
+    if (!bad && !json_object_is_type(root, json_type_array))
+        bad = "not a JSON array";
+    if (bad) {
+        alt__log(lb, ALT_LOG_WARN, "/localnodes: bad answer (%s)", bad);
         json_object_put(root);
         return ALT_E_BAD_RESPONSE;
     }
-    for (; parsed < len; parsed++)
-        if (!strchr(" \t\r\n", body[parsed])) {
-            alt__log(lb, ALT_LOG_WARN, "/localnodes: trailing data after JSON");
-            json_object_put(root);
-            return ALT_E_BAD_RESPONSE;
-        }
-    if (!json_object_is_type(root, json_type_array)) {
-        alt__log(lb, ALT_LOG_WARN, "/localnodes: not a JSON array");
-        json_object_put(root);
-        return ALT_E_BAD_RESPONSE;
-    }
+
     size_t count = json_object_array_length(root), dropped = 0, full = 0;
-    alt_code rc = ALT_OK;
-    pthread_mutex_lock(&lb->mu);
+    size_t nvalid = 0;
+    /* Canonical forms, one after another: at most ALT_MAX_HOST + 1 bytes
+     * each, and an IP literal's canonical form at most 46. */
+    size_t room = (count < max ? count : max) * (ALT_MAX_HOST + 1);
+    if (room > len + 48 * count)
+        room = len + 48 * count;
+    char *canon = malloc(room + 1);
+    size_t *at = malloc((count < max ? count : max) * sizeof *at + 1);
+    if (!canon || !at) {
+        free(canon);
+        free(at);
+        json_object_put(root);
+        return ALT_E_NOMEM;
+    }
+    size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         json_object *item = json_object_array_get_idx(root, i);
-        if (!json_object_is_type(item, json_type_string)) {
-            dropped++;
-            continue;
-        }
         const char *s = json_object_get_string(item);
         size_t slen = (size_t)json_object_get_string_len(item);
-        if (!alt__valid_host(s, slen, true)) {
+        if (!json_object_is_type(item, json_type_string)
+            || !alt__valid_host(s, slen, true)) {
             dropped++;
             continue;
         }
-        if (*n == max) {
+        if (nvalid == max) {
             dropped += count - i;
             break;
         }
-        char canon[ALT_MAX_HOST + 1];
-        slen = alt__canonical_host(s, slen, canon, sizeof canon);
-        alt__node *node = alt__intern(lb, canon, slen);
+        size_t clen = alt__canonical_host(s, slen, canon + used, room - used);
+        if (clen == 0) {
+            dropped++;
+            continue;
+        }
+        at[nvalid++] = used;
+        used += clen + 1;
+    }
+    json_object_put(root);
+
+    alt_code rc = ALT_OK;
+    pthread_mutex_lock(&lb->mu);
+    unsigned mark = ++lb->mark ? lb->mark : ++lb->mark; /* never 0 */
+    for (size_t i = 0; i < nvalid; i++) {
+        const char *addr = canon + at[i];
+        alt__node *node = alt__intern(lb, addr, strlen(addr));
         if (!node) {
             if (lb->nregistry < ALT_MAX_NODES) {
                 rc = ALT_E_NOMEM;
@@ -238,12 +284,15 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
             full++; /* no record can be reused right now */
             continue;
         }
-        if (!contains(out, *n, node))
+        if (node->mark != mark) {
+            node->mark = mark;
             out[(*n)++] = node;
+        }
     }
     alt__intern_done(lb);
     pthread_mutex_unlock(&lb->mu);
-    json_object_put(root);
+    free(canon);
+    free(at);
     if (full)
         alt__log(lb, ALT_LOG_WARN, "/localnodes: node registry full (%d "
                  "addresses, all in use): ignored %zu new ones", ALT_MAX_NODES,
@@ -257,16 +306,16 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
     return rc;
 }
 
-static alt_code curl_failure(alt_lb *lb, alt__job *job, CURLcode result)
+static alt_code curl_failure(alt_lb *lb, alt__job *job, alt__node *target,
+                             CURLcode result)
 {
-    bool retriable;
     alt__log(lb, ALT_LOG_WARN, "/localnodes from %s failed: %s",
-             job->target->addr,
+             target->addr,
              job->errbuf[0] ? job->errbuf : curl_easy_strerror(result));
-    /* Out of rotation, but no extra refresh: this round goes on to the
-     * next candidate anyway. */
-    if (alt__connection_failure(job->easy, result, &retriable))
-        alt__node_failed(lb, job->target, false);
+    /* Out of rotation if it is the node's fault, but no extra refresh:
+     * this round goes on to the next candidate anyway. */
+    if (alt__classify(job->easy, result).node_fault)
+        alt__node_failed(lb, target, false);
     switch (result) {
     case CURLE_OPERATION_TIMEDOUT: return ALT_E_TIMEOUT;
     case CURLE_WRITE_ERROR: return ALT_E_BAD_RESPONSE; /* over the cap */
@@ -275,16 +324,19 @@ static alt_code curl_failure(alt_lb *lb, alt__job *job, CURLcode result)
     }
 }
 
-static alt_code finish(alt_lb *lb, alt__job *job, CURLcode result)
+static alt_code finish(alt_lb *lb, alt__job *job, alt__node *target,
+                       CURLcode result)
 {
     if (result != CURLE_OK)
-        return curl_failure(lb, job, result);
-    alt__node_ok(lb, job->target);
+        return curl_failure(lb, job, target, result);
+    alt__node_ok(lb, target); /* it answered */
+    if (job->got_list)
+        return ALT_OK; /* a probe after the list was taken */
     long status = 0;
     curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) {
         alt__log(lb, ALT_LOG_WARN, "/localnodes from %s: HTTP %ld",
-                 job->target->addr, status);
+                 target->addr, status);
         return ALT_E_HTTP_STATUS;
     }
     alt__node *found[ALT_MAX_LISTED];
@@ -296,25 +348,30 @@ static alt_code finish(alt_lb *lb, alt__job *job, CURLcode result)
         if (scope > 0) {
             atomic_store(&lb->scope, scope - 1);
             alt__log(lb, ALT_LOG_WARN, "/localnodes from %s: no node in %s "
-                     "%s; widening the scope", job->target->addr,
+                     "%s; widening the scope", target->addr,
                      scope == 2 ? "rack" : "datacenter",
                      scope == 2 ? lb->rack : lb->dc);
         } else {
             alt__log(lb, ALT_LOG_WARN, "/localnodes from %s: no usable node; "
-                     "keeping the current list", job->target->addr);
+                     "keeping the current list", target->addr);
         }
     }
     if (rc != ALT_OK)
         return rc;
     alt__set_listed(lb, found, n);
+    job->got_list = true;
     alt__log(lb, ALT_LOG_DEBUG, "/localnodes from %s: %zu nodes",
-             job->target->addr, n);
+             target->addr, n);
     return ALT_OK;
 }
 
 alt_code alt__job_finish(alt_lb *lb, alt__job *job, CURLcode result)
 {
-    alt_code rc = finish(lb, job, result);
+    /* Still pinned while finish() reads its address. */
+    alt__node *target = atomic_load(&job->target);
+    alt_code rc = finish(lb, job, target, result);
+    if (rc != ALT_OK)
+        job->last = rc;
     atomic_store(&job->target, NULL);
     return rc;
 }

@@ -1,13 +1,21 @@
 /*
- * handles.c: which node each easy handle was last prepared for.
+ * handles.c: which node each easy handle was given, and its request's
+ * progress (alt__slot).
  *
  * libcurl has no getter for CURLOPT_CONNECT_TO and reports no primary IP
  * after a refused connection, so alt_curl_done() needs this to know which
- * node failed. An open-addressing table of immortal slots keyed by the CURL
- * pointer: the steady state (a handle seen before) is a lock-free probe and
- * one atomic store; only the first sight of a handle takes lb->mu, and
- * growing the table keeps the old one (retired, freed by alt_lb_free), so a
- * reader probing it never touches freed memory.
+ * node failed. An open-addressing table keyed by the CURL pointer: the
+ * steady state (a handle seen before) is a lock-free probe; the first sight
+ * of a handle and alt_curl_release() take lb->mu.
+ *
+ * Slots are never freed before alt_lb_free(); a released one goes on a free
+ * list for the next new handle. Removal shifts later entries back (no
+ * tombstones), so a lock-free probe racing it may miss an entry, or read a
+ * slot pointer just moved; it checks the slot's own key, and a miss is
+ * looked up again under lb->mu. A table outgrown is kept (retired) until
+ * alt_lb_free(), so a probe never touches freed memory.
+ *
+ * Calls nothing above it.
  */
 #include "alt_private.h"
 
@@ -23,27 +31,36 @@ static size_t hash_ptr(const CURL *p)
     return (size_t)x;
 }
 
+/* The entry index of easy, or of the empty entry that ends its probe. */
+static size_t probe(alt__htab *t, const CURL *easy)
+{
+    size_t i = hash_ptr(easy) & t->mask;
+    for (;; i = (i + 1) & t->mask) {
+        const CURL *key = atomic_load_explicit(&t->entry[i].easy,
+                                               memory_order_acquire);
+        if (!key || key == easy)
+            return i;
+    }
+}
+
 static alt__slot *find(alt__htab *t, const CURL *easy)
 {
     if (!t)
         return NULL;
-    for (size_t i = hash_ptr(easy) & t->mask;; i = (i + 1) & t->mask) {
-        const CURL *key = atomic_load_explicit(&t->entry[i].easy,
-                                               memory_order_acquire);
-        if (!key)
-            return NULL;
-        if (key == easy)
-            return t->entry[i].slot;
-    }
+    alt__slot *s = atomic_load_explicit(&t->entry[probe(t, easy)].slot,
+                                        memory_order_acquire);
+    /* A removal may have moved another handle's slot here meanwhile. */
+    if (s && atomic_load_explicit(&s->easy, memory_order_acquire) == easy)
+        return s;
+    return NULL;
 }
 
 static void put(alt__htab *t, alt__slot *s)
 {
-    size_t i = hash_ptr(s->easy) & t->mask;
-    while (atomic_load_explicit(&t->entry[i].easy, memory_order_relaxed))
-        i = (i + 1) & t->mask;
-    t->entry[i].slot = s;
-    atomic_store_explicit(&t->entry[i].easy, s->easy, memory_order_release);
+    const CURL *easy = atomic_load_explicit(&s->easy, memory_order_relaxed);
+    size_t i = probe(t, easy);
+    atomic_store_explicit(&t->entry[i].slot, s, memory_order_release);
+    atomic_store_explicit(&t->entry[i].easy, easy, memory_order_release);
     t->used++;
 }
 
@@ -55,6 +72,14 @@ static alt__htab *new_table(size_t size)
     return t;
 }
 
+static alt__slot *find_locked(alt_lb *lb, const CURL *easy)
+{
+    pthread_mutex_lock(&lb->mu);
+    alt__slot *s = find(atomic_load(&lb->handles), easy);
+    pthread_mutex_unlock(&lb->mu);
+    return s;
+}
+
 /* First sight of a handle: insert under lb->mu, growing at half full. */
 static alt__slot *insert(alt_lb *lb, const CURL *easy)
 {
@@ -63,16 +88,15 @@ static alt__slot *insert(alt_lb *lb, const CURL *easy)
     alt__htab *t = atomic_load(&lb->handles);
     if ((s = find(t, easy)))
         goto out;
-    if (lb->nhandles >= ALT_MAX_HANDLES)
+    if (atomic_load(&lb->nhandles) >= ALT_MAX_HANDLES)
         goto out;
     if (!t || (t->used + 1) * 2 > t->mask + 1) {
         alt__htab *bigger = new_table(t ? (t->mask + 1) * 2 : 64);
         if (!bigger)
             goto out;
         for (size_t i = 0; t && i <= t->mask; i++) {
-            alt__slot *old = atomic_load_explicit(&t->entry[i].easy,
-                                                  memory_order_relaxed)
-                             ? t->entry[i].slot : NULL;
+            alt__slot *old = atomic_load(&t->entry[i].easy)
+                             ? atomic_load(&t->entry[i].slot) : NULL;
             if (old)
                 put(bigger, old);
         }
@@ -80,11 +104,24 @@ static alt__slot *insert(alt_lb *lb, const CURL *easy)
         atomic_store_explicit(&lb->handles, bigger, memory_order_release);
         t = bigger;
     }
-    if (!(s = aligned_alloc(_Alignof(alt__slot), sizeof *s)))
-        goto out;
-    s->easy = easy;
-    atomic_init(&s->node, NULL);
-    s->rr = atomic_fetch_add(&lb->rr, 1); /* see alt__pick */
+    if ((s = lb->free_slots)) {
+        lb->free_slots = s->free_next;
+    } else {
+        if (!(s = aligned_alloc(_Alignof(alt__slot), sizeof *s)))
+            goto out;
+        atomic_init(&s->easy, NULL);
+    }
+    /* Field by field: a racing probe may be reading a reused slot's key. */
+    atomic_store(&s->node, NULL);
+    s->rr = atomic_fetch_add(&lb->rr, 1); /* see alt__pick in curl.c */
+    s->first_rr = s->rr;
+    s->deadline = 0;
+    s->attempts = 0;
+    s->flags = 0;
+    s->verdict = ALT_FINAL;
+    s->set_sigv4 = s->set_timeouts = s->in_multi = false;
+    s->free_next = NULL;
+    atomic_store_explicit(&s->easy, easy, memory_order_release);
     put(t, s);
     atomic_fetch_add(&lb->nhandles, 1);
 out:
@@ -94,21 +131,54 @@ out:
 
 alt__slot *alt__slot_find(alt_lb *lb, const CURL *easy)
 {
-    return find(atomic_load_explicit(&lb->handles, memory_order_acquire),
-                easy);
+    alt__slot *s = find(atomic_load_explicit(&lb->handles,
+                                             memory_order_acquire), easy);
+    return s ? s : find_locked(lb, easy);
 }
 
 alt__slot *alt__slot_for(alt_lb *lb, const CURL *easy)
 {
-    alt__slot *s = alt__slot_find(lb, easy);
+    alt__slot *s = find(atomic_load_explicit(&lb->handles,
+                                             memory_order_acquire), easy);
     return s ? s : insert(lb, easy);
 }
 
-alt__node *alt__take(alt_lb *lb, const CURL *easy)
+void alt__slot_forget(alt_lb *lb, const CURL *easy)
 {
-    alt__slot *s = alt__slot_find(lb, easy);
-    alt__node *node = s ? atomic_exchange(&s->node, NULL) : NULL;
-    return node == ALT_PICKING ? NULL : node;
+    pthread_mutex_lock(&lb->mu);
+    alt__htab *t = atomic_load(&lb->handles);
+    alt__slot *s = find(t, easy);
+    if (!s)
+        goto out;
+    size_t i = probe(t, easy);
+    /* Backward shift, as in nodes.c's index: entries after the hole that
+     * would no longer be found move into it. */
+    for (size_t j = i;;) {
+        atomic_store(&t->entry[i].easy, NULL);
+        for (;;) {
+            j = (j + 1) & t->mask;
+            const CURL *key = atomic_load(&t->entry[j].easy);
+            if (!key)
+                goto freed;
+            size_t home = hash_ptr(key) & t->mask;
+            if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+                continue;
+            break;
+        }
+        atomic_store(&t->entry[i].slot, atomic_load(&t->entry[j].slot));
+        atomic_store(&t->entry[i].easy, atomic_load(&t->entry[j].easy));
+        i = j;
+    }
+freed:
+    atomic_store(&t->entry[i].slot, NULL);
+    t->used--;
+    atomic_store(&s->easy, NULL);
+    atomic_store(&s->node, NULL);
+    s->free_next = lb->free_slots;
+    lb->free_slots = s;
+    atomic_fetch_sub(&lb->nhandles, 1);
+out:
+    pthread_mutex_unlock(&lb->mu);
 }
 
 /* A pick lasts nanoseconds unless its thread is preempted: wait that long,
@@ -119,8 +189,8 @@ bool alt__mark_handles_in_use(alt_lb *lb)
 {
     alt__htab *t = atomic_load(&lb->handles);
     for (size_t i = 0; t && i <= t->mask; i++) {
-        alt__slot *s = atomic_load(&t->entry[i].easy) ? t->entry[i].slot
-                                                      : NULL;
+        alt__slot *s = atomic_load(&t->entry[i].easy)
+                       ? atomic_load(&t->entry[i].slot) : NULL;
         if (!s)
             continue;
         alt__node *node = atomic_load(&s->node);
@@ -142,7 +212,8 @@ void alt__free_handles(alt_lb *lb)
     alt__htab *t = atomic_load(&lb->handles);
     if (t) {
         for (size_t i = 0; i <= t->mask; i++)
-            free(t->entry[i].slot);
+            if (atomic_load(&t->entry[i].easy))
+                free(atomic_load(&t->entry[i].slot));
     }
     while (t) {
         alt__htab *older = t->retired;
@@ -150,4 +221,9 @@ void alt__free_handles(alt_lb *lb)
         t = older;
     }
     atomic_store(&lb->handles, NULL);
+    while (lb->free_slots) {
+        alt__slot *next = lb->free_slots->free_next;
+        free(lb->free_slots);
+        lb->free_slots = next;
+    }
 }

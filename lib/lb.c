@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 int64_t alt__now_ms(void)
@@ -16,6 +17,23 @@ int64_t alt__now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
 #endif
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t alt__fine_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long alt__fd_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY
+        || rl.rlim_cur > (rlim_t)1 << 20)
+        return 1L << 19;
+    long budget = (long)rl.rlim_cur / 2;
+    return budget < 4 ? 4 : budget;
 }
 
 void alt__freeze(alt_lb *lb)
@@ -41,17 +59,47 @@ static alt_code set_string(char **slot, const char *s)
     return ALT_OK;
 }
 
-static alt_code build_url(alt_lb *lb, const char *host)
+/* The URLs that depend on the configuration: [0] scheme://host:port/,
+ * [1..3] its /localnodes for the scopes none, dc, dc and rack. All or
+ * nothing; free them with free_urls(). */
+#define NURLS 4
+
+static void free_urls(char *urls[NURLS])
+{
+    for (int i = 0; i < NURLS; i++) {
+        free(urls[i]);
+        urls[i] = NULL;
+    }
+}
+
+static alt_code build_urls(const alt_lb *lb, const char *host, const char *dc,
+                           const char *rack, char *urls[NURLS])
 {
     const char *scheme = lb->https ? "https" : "http";
-    size_t len = strlen(scheme) + strlen(host) + 16;
-    char *url = malloc(len);
-    if (!url)
-        return ALT_E_NOMEM;
-    snprintf(url, len, "%s://%s:%d/", scheme, host, lb->port);
-    free(lb->url);
-    lb->url = url;
+    size_t len = strlen(scheme) + strlen(host) + (dc ? strlen(dc) : 0)
+                 + (rack ? strlen(rack) : 0) + 64;
+    memset(urls, 0, NURLS * sizeof *urls);
+    for (int i = 0; i < NURLS; i++)
+        if (!(urls[i] = malloc(len))) {
+            free_urls(urls);
+            return ALT_E_NOMEM;
+        }
+    snprintf(urls[0], len, "%s://%s:%d/", scheme, host, lb->port);
+    snprintf(urls[1], len, "%slocalnodes", urls[0]);
+    snprintf(urls[2], len, "%slocalnodes?dc=%s", urls[0], dc ? dc : "");
+    snprintf(urls[3], len, "%slocalnodes?dc=%s&rack=%s", urls[0],
+             dc ? dc : "", rack ? rack : "");
     return ALT_OK;
+}
+
+static void swap_urls(alt_lb *lb, char *urls[NURLS])
+{
+    char *old[NURLS] = {lb->url, lb->nodes_url[0], lb->nodes_url[1],
+                        lb->nodes_url[2]};
+    lb->url = urls[0];
+    for (int i = 0; i < 3; i++)
+        lb->nodes_url[i] = urls[i + 1];
+    memcpy(urls, old, sizeof old);
 }
 
 alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
@@ -83,24 +131,25 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
     atomic_init(&lb->active_ms, 1000);
     atomic_init(&lb->idle_ms, 60000);
     atomic_init(&lb->scope, 0);
-    bool mu = false, block_mu = false;
+    bool mu = false, jobs_mu = false;
     alt_code rc = ALT_E_NOMEM;
+    char *urls[NURLS] = {0};
 
     if (pthread_mutex_init(&lb->mu, NULL) != 0)
         goto fail_thread;
     mu = true;
-    if (pthread_mutex_init(&lb->block_mu, NULL) != 0)
+    if (pthread_mutex_init(&lb->jobs_mu, NULL) != 0)
         goto fail_thread;
-    block_mu = true;
+    jobs_mu = true;
 
     lb->live = calloc(ALT_MAX_LISTED, sizeof *lb->live);
+    lb->index = calloc(ALT_INDEX_SIZE, sizeof *lb->index);
     lb->seeds = calloc(nseeds, sizeof *lb->seeds);
-    lb->block_multi = curl_multi_init();
-    lb->thread_multi = curl_multi_init();
-    if (!lb->live || !lb->seeds || !lb->block_multi || !lb->thread_multi
+    if (!lb->live || !lb->index || !lb->seeds
         || set_string(&lb->fake_domain, "alt.invalid") != ALT_OK
-        || build_url(lb, lb->fake_domain) != ALT_OK)
+        || build_urls(lb, lb->fake_domain, NULL, NULL, urls) != ALT_OK)
         goto fail;
+    swap_urls(lb, urls);
     for (size_t i = 0; i < nseeds; i++) {
         char canon[ALT_MAX_HOST + 1];
         size_t len = alt__canonical_host(seeds[i], strlen(seeds[i]), canon,
@@ -124,17 +173,17 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
 fail_thread:
     rc = ALT_E_THREAD;
 fail:
-    if (block_mu)
-        pthread_mutex_destroy(&lb->block_mu);
+    if (jobs_mu)
+        pthread_mutex_destroy(&lb->jobs_mu);
     if (mu)
         pthread_mutex_destroy(&lb->mu);
     alt__free_nodes(lb);
-    curl_multi_cleanup(lb->block_multi);
-    curl_multi_cleanup(lb->thread_multi);
+    swap_urls(lb, urls);
+    free_urls(urls);
     free(lb->live);
+    free(lb->index);
     free(lb->seeds);
     free(lb->fake_domain);
-    free(lb->url);
     free(lb);
     return rc;
 }
@@ -145,19 +194,23 @@ void alt_lb_free(alt_lb *lb)
         return;
     alt_lb_stop(lb);
     alt_multi_detach(lb);
-    alt__job_cleanup(&lb->block_job);
-    alt__job_cleanup(&lb->thread_job);
-    alt__job_cleanup(&lb->multi_job);
-    curl_multi_cleanup(lb->block_multi);
-    curl_multi_cleanup(lb->thread_multi);
+    alt__job *job = atomic_load(&lb->jobs);
+    while (job) {
+        alt__job *next = job->next;
+        alt__job_free(job);
+        job = next;
+    }
     alt__free_handles(lb);
     alt__free_nodes(lb);
-    pthread_mutex_destroy(&lb->block_mu);
+    pthread_mutex_destroy(&lb->jobs_mu);
     pthread_mutex_destroy(&lb->mu);
+    char *urls[NURLS] = {0};
+    swap_urls(lb, urls);
+    free_urls(urls);
     free(lb->live);
+    free(lb->index);
     free(lb->seeds);
     free(lb->fake_domain);
-    free(lb->url);
     free(lb->dc);
     free(lb->rack);
     free(lb->ca_file);
@@ -173,20 +226,24 @@ alt_code alt_lb_set_fake_domain(alt_lb *lb, const char *host)
         return ALT_E_INVALID_ARG;
     if (frozen(lb))
         return ALT_E_STATE;
-    char *old = lb->fake_domain;
-    lb->fake_domain = NULL;
-    alt_code rc = set_string(&lb->fake_domain, host);
-    if (rc == ALT_OK && (rc = alt__build_connect_to(lb)) == ALT_OK)
-        rc = build_url(lb, host);
-    if (rc != ALT_OK) {
-        /* Put the old name back; its connect_to texts are rebuilt in place
-         * and cannot fail for lack of memory (see alt__build_connect_to). */
-        free(lb->fake_domain);
-        lb->fake_domain = old;
-        alt__build_connect_to(lb);
-        return rc;
+    /* Everything new is built before anything is replaced. */
+    char *copy = NULL, *urls[NURLS], **texts = NULL;
+    if (set_string(&copy, host) != ALT_OK)
+        return ALT_E_NOMEM;
+    if (build_urls(lb, host, lb->dc, lb->rack, urls) != ALT_OK) {
+        free(copy);
+        return ALT_E_NOMEM;
     }
-    free(old);
+    if (alt__make_texts(lb, host, &texts) != ALT_OK) {
+        free_urls(urls);
+        free(copy);
+        return ALT_E_NOMEM;
+    }
+    alt__commit_texts(lb, texts);
+    swap_urls(lb, urls);
+    free_urls(urls);
+    free(lb->fake_domain);
+    lb->fake_domain = copy;
     return ALT_OK;
 }
 
@@ -227,7 +284,7 @@ alt_code alt_lb_set_credentials(alt_lb *lb, const char *access_key,
 
 alt_code alt_lb_set_refresh_interval(alt_lb *lb, long active_ms, long idle_ms)
 {
-    if (!lb || active_ms <= 0 || idle_ms < active_ms)
+    if (!lb || active_ms <= 0 || idle_ms < active_ms || idle_ms > ALT_MAX_MS)
         return ALT_E_INVALID_ARG;
     atomic_store(&lb->active_ms, active_ms);
     atomic_store(&lb->idle_ms, idle_ms);
@@ -237,12 +294,32 @@ alt_code alt_lb_set_refresh_interval(alt_lb *lb, long active_ms, long idle_ms)
 alt_code alt_lb_set_discovery_timeout(alt_lb *lb, long connect_ms,
                                       long total_ms)
 {
-    if (!lb || connect_ms <= 0 || total_ms <= 0 || connect_ms > total_ms)
+    if (!lb || connect_ms <= 0 || total_ms <= 0 || connect_ms > total_ms
+        || total_ms > ALT_MAX_MS)
         return ALT_E_INVALID_ARG;
     if (frozen(lb))
         return ALT_E_STATE;
     lb->connect_timeout_ms = connect_ms;
     lb->total_timeout_ms = total_ms;
+    return ALT_OK;
+}
+
+alt_code alt_lb_set_timeouts(alt_lb *lb, long request_ms, long connect_ms)
+{
+    if (!lb || request_ms < 0 || connect_ms < 0 || request_ms > ALT_MAX_MS
+        || connect_ms > ALT_MAX_MS
+        || (request_ms > 0 && connect_ms > request_ms))
+        return ALT_E_INVALID_ARG;
+    atomic_store(&lb->request_ms, request_ms);
+    atomic_store(&lb->connect_ms, connect_ms);
+    return ALT_OK;
+}
+
+alt_code alt_lb_set_maxconnects(alt_lb *lb, long n)
+{
+    if (!lb || n < 0 || n > 1000000)
+        return ALT_E_INVALID_ARG;
+    atomic_store(&lb->maxconnects, n);
     return ALT_OK;
 }
 
@@ -277,11 +354,15 @@ alt_code alt_lb_set_datacenter(alt_lb *lb, const char *dc, const char *rack)
         return ALT_E_INVALID_ARG;
     if (frozen(lb))
         return ALT_E_STATE;
-    char *d = NULL, *r = NULL;
-    if (set_string(&d, dc) != ALT_OK || set_string(&r, rack) != ALT_OK) {
+    char *d = NULL, *r = NULL, *urls[NURLS];
+    if (set_string(&d, dc) != ALT_OK || set_string(&r, rack) != ALT_OK
+        || build_urls(lb, lb->fake_domain, dc, rack, urls) != ALT_OK) {
         free(d);
+        free(r);
         return ALT_E_NOMEM;
     }
+    swap_urls(lb, urls);
+    free_urls(urls);
     free(lb->dc);
     free(lb->rack);
     lb->dc = d;
@@ -308,15 +389,23 @@ const char *alt_lb_url(const alt_lb *lb)
     return lb ? lb->url : NULL;
 }
 
-size_t alt_lb_nodes(const alt_lb *lb, const char **nodes, size_t max)
+size_t alt_lb_nodes(const alt_lb *lb, char addrs[][ALT_ADDR_MAX], size_t max)
 {
     if (!lb)
         return 0;
     alt_lb *mut = (alt_lb *)(uintptr_t)lb; /* the mutex, not the object */
+    int64_t now = alt__now_ms();
+    size_t count = 0;
     pthread_mutex_lock(&mut->mu);
     size_t n = atomic_load(&lb->nlive);
-    for (size_t i = 0; i < n && i < max && nodes; i++)
-        nodes[i] = atomic_load(&lb->live[i])->addr;
+    for (size_t i = 0; i < n; i++) {
+        const alt__node *node = atomic_load(&lb->live[i]);
+        if (alt__node_out(node, now))
+            continue;
+        if (count < max && addrs)
+            snprintf(addrs[count], ALT_ADDR_MAX, "%s", node->addr);
+        count++;
+    }
     pthread_mutex_unlock(&mut->mu);
-    return n;
+    return count;
 }

@@ -1,47 +1,105 @@
 /*
  * multi.c: refreshes inside the caller's curl multi loop.
  *
- * The library's /localnodes transfer is one easy handle (lb->multi_job) that
- * it adds to the caller's multi when a refresh is due and takes back in
- * alt_multi_info_read(), which hides its completion from the caller. Inside
- * a libcurl callback libcurl refuses curl_multi_add_handle with
- * CURLM_RECURSIVE_API_CALL; the refresh then simply stays due and is added by
- * the next call made from outside a callback.
+ * The library's /localnodes transfer is one easy handle (lb->multi_job)
+ * that it adds to the caller's multi when a refresh is due and takes back
+ * in alt_multi_info_read(), which hides its completion from the caller.
+ * It is added from alt_curl_prepare(), or from alt_multi_info_read() while
+ * transfers of the caller's run: a loop that stops when its own transfers
+ * are done, or that disarms its timer when libcurl says nothing runs, never
+ * waits for it. Inside a libcurl callback libcurl refuses
+ * curl_multi_add_handle with CURLM_RECURSIVE_API_CALL; the add is then
+ * retried from the next call.
+ *
+ * Several alt_lb may share one multi. libcurl offers no way to tag a multi
+ * handle, so a process-wide list of attached alt_lb finds the others at
+ * attach time; the alt_lb on one multi then form a ring (lb->peer), walked
+ * only by the thread that drives that multi.
+ *
+ * Calls down into discovery.c, refresh.c's schedule, curl.c's recording.
  */
 #include "alt_private.h"
 
-/* Keeps one pooled connection per node for every handle the caller runs
- * (+1 for the refresh): libcurl's default, 4 per added handle, is too small
- * once there are more than 4 nodes. Never below that default, since setting
- * the option replaces it. Raised only; retried later if refused (inside a
- * callback). */
+static pthread_mutex_t attached_mu = PTHREAD_MUTEX_INITIALIZER;
+static alt_lb *attached_list; /* every attached alt_lb, by attached_next */
+
+/* ------------------------------------------------------------------------ */
+/* The connection pool                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Keeps one pooled connection per node for every transfer of the caller's
+ * that ran at once (+1 for the refresh), summed over the ring: libcurl's
+ * default, 4 per added handle, is too small once there are more than 4
+ * nodes. Set only when the need is above that default or a floor was
+ * given, since setting the option replaces the caller's; raised only;
+ * never above half the file-descriptor limit except for the caller's own
+ * floor. Retried later if refused (inside a callback).
+ */
 static void size_pool(alt_lb *lb)
 {
-    size_t handles = atomic_load(&lb->nhandles) + 1;
-    size_t want = atomic_load(&lb->nlive) * handles + 1;
-    if (want < 4 * handles)
-        want = 4 * handles;
-    if (want > 100000)
-        want = 100000;
-    lb->pool_handles = handles - 1;
-    if ((long)want <= lb->multi_maxconn)
+    long want = 0, floor = 0, handles = 1, have = 0;
+    alt_lb *m = lb;
+    do {
+        long transfers = (long)m->multi_inflight_high;
+        want += (long)atomic_load(&m->nlive) * (transfers + 1) + 1;
+        handles += transfers;
+        long f = atomic_load(&m->maxconnects);
+        if (f > floor)
+            floor = f;
+        if (m->multi_maxconn > have)
+            have = m->multi_maxconn;
+    } while ((m = m->peer) != lb);
+    if (want <= 4 * handles && floor == 0)
         return;
-    if (curl_multi_setopt(lb->multi, CURLMOPT_MAXCONNECTS, (long)want) == CURLM_OK)
-        lb->multi_maxconn = (long)want;
-    else
-        lb->pool_handles = 0;
+    long budget = alt__fd_budget();
+    if (want > budget)
+        want = budget;
+    if (want < floor)
+        want = floor;
+    if (want <= have)
+        return;
+    if (curl_multi_setopt(lb->multi, CURLMOPT_MAXCONNECTS, want) != CURLM_OK)
+        return;
+    m = lb;
+    do
+        m->multi_maxconn = want;
+    while ((m = m->peer) != lb);
 }
 
-/* Starts the next attempt of the current round, or ends the round. */
-static void start_attempt(alt_lb *lb)
+/* ------------------------------------------------------------------------ */
+/* The refresh transfer                                                      */
+/* ------------------------------------------------------------------------ */
+
+static bool ring_busy(const alt_lb *lb)
 {
-    alt__job *job = &lb->multi_job;
+    const alt_lb *m = lb;
+    do
+        if (m->multi_inflight > 0)
+            return true;
+    while ((m = m->peer) != lb);
+    return false;
+}
+
+/* Starts the next attempt of the current round, or ends the round. An
+ * attempt that may not be added now is left pending. */
+static void start_attempt(alt_lb *lb, bool may_add)
+{
+    alt__job *job = lb->multi_job;
     alt__node *target = alt__next_candidate(job);
+    if (target && !may_add) {
+        job->attempt--;
+        lb->multi_pending = true;
+        return;
+    }
     if (!target) {
-        alt__log(lb, ALT_LOG_ERROR, "refresh failed: no node answered with a "
-                 "usable list; keeping %zu nodes", atomic_load(&lb->nlive));
+        if (!job->got_list)
+            alt__log(lb, ALT_LOG_ERROR, "refresh failed: no node answered "
+                     "with a usable list; keeping %zu nodes",
+                     atomic_load(&lb->nlive));
         lb->multi_pending = false;
         alt__refresh_release(lb);
+        size_pool(lb);
         return;
     }
     CURLMcode mc = CURLM_OK;
@@ -49,8 +107,9 @@ static void start_attempt(alt_lb *lb)
         || (mc = curl_multi_add_handle(lb->multi, job->easy)) != CURLM_OK) {
         /* Retried from the next call: CURLM_RECURSIVE_API_CALL inside a
          * callback, or a transient failure. */
+        atomic_store(&job->target, NULL);
         job->attempt--;
-        if (mc != CURLM_RECURSIVE_API_CALL)
+        if (mc != CURLM_RECURSIVE_API_CALL && mc != CURLM_OK)
             alt__log(lb, ALT_LOG_WARN, "cannot add the refresh transfer: %s",
                      curl_multi_strerror(mc));
         lb->multi_pending = true;
@@ -60,31 +119,55 @@ static void start_attempt(alt_lb *lb)
     lb->multi_job_added = true;
 }
 
+/* Starts a due refresh, or the attempt a refused add left pending. */
 static void kick(alt_lb *lb)
 {
-    if (!lb->multi || lb->multi_job_added)
+    if (lb->multi_job_added)
         return;
     if (lb->multi_pending) {
-        start_attempt(lb);
+        start_attempt(lb, true);
         return;
     }
     if (!alt__refresh_due(lb, alt__now_ms()) || !alt__refresh_claim(lb))
         return;
-    if (alt__job_round(lb, &lb->multi_job) != ALT_OK) {
+    if (alt__job_round(lb, lb->multi_job) != ALT_OK) {
         alt__refresh_release(lb);
         return;
     }
     size_pool(lb);
-    start_attempt(lb);
+    start_attempt(lb, true);
 }
 
-void alt__multi_prepared(alt_lb *lb)
+static void finish_job(alt_lb *lb, CURLcode result)
 {
-    if (atomic_load_explicit(&lb->nhandles, memory_order_relaxed)
-        != lb->pool_handles)
-        size_pool(lb);
-    if (alt__now_ms() >= atomic_load_explicit(&lb->due_active,
-                                              memory_order_relaxed))
+    alt__job *job = lb->multi_job;
+    curl_multi_remove_handle(lb->multi, job->easy);
+    lb->multi_job_added = false;
+    if (alt__job_finish(lb, job, result) == ALT_E_NOMEM) {
+        job->attempt = job->ncand; /* end the round */
+        job->got_list = false;
+    }
+    /* The next attempt, or the end of the round; an attempt waits for a
+     * transfer of the caller's to keep the loop turning. */
+    start_attempt(lb, ring_busy(lb));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The caller's side                                                         */
+/* ------------------------------------------------------------------------ */
+
+void alt__multi_prepared(alt_lb *lb, alt__slot *slot)
+{
+    if (slot && !slot->in_multi) {
+        slot->in_multi = true;
+        if (++lb->multi_inflight > lb->multi_inflight_high) {
+            lb->multi_inflight_high = lb->multi_inflight;
+            size_pool(lb);
+        }
+    }
+    if (lb->multi_pending
+        || alt__now_ms() >= atomic_load_explicit(&lb->due_active,
+                                                 memory_order_relaxed))
         kick(lb);
 }
 
@@ -95,59 +178,63 @@ alt_code alt_multi_attach(alt_lb *lb, CURLM *multi)
     if (lb->multi)
         return lb->multi == multi ? ALT_OK : ALT_E_STATE;
     alt__freeze(lb);
-    alt_code rc = alt__job_init(lb, &lb->multi_job);
-    if (rc != ALT_OK)
-        return rc;
+    if (!lb->multi_job) {
+        alt_code rc = alt__job_new(lb, false, &lb->multi_job);
+        if (rc != ALT_OK)
+            return rc;
+    }
     lb->multi = multi;
     lb->multi_thread = pthread_self();
-    atomic_store(&lb->attached, true);
+    lb->multi_inflight = lb->multi_inflight_high = 0;
     lb->multi_maxconn = 0;
-    size_pool(lb);
-    kick(lb);
+    lb->peer = lb;
+    pthread_mutex_lock(&attached_mu);
+    for (alt_lb *o = attached_list; o; o = o->attached_next)
+        if (o->multi == multi) {
+            lb->peer = o->peer;
+            o->peer = lb;
+            lb->multi_maxconn = o->multi_maxconn;
+            break;
+        }
+    lb->attached_next = attached_list;
+    attached_list = lb;
+    pthread_mutex_unlock(&attached_mu);
+    atomic_store(&lb->attached, true);
     return ALT_OK;
 }
 
-static void finish_job(alt_lb *lb, CURLcode result)
+/* The alt_lb of the ring whose refresh transfer easy is, or NULL. */
+static alt_lb *job_owner(alt_lb *lb, const CURL *easy)
 {
-    alt__job *job = &lb->multi_job;
-    curl_multi_remove_handle(lb->multi, job->easy);
-    lb->multi_job_added = false;
-    alt_code rc = alt__job_finish(lb, job, result);
-    if (rc == ALT_OK || rc == ALT_E_NOMEM) {
-        alt__refresh_release(lb);
-        size_pool(lb);
-        return;
-    }
-    start_attempt(lb); /* the next candidate of this round */
+    alt_lb *m = lb;
+    do
+        if (m->multi_job && m->multi_job->easy == easy)
+            return m;
+    while ((m = m->peer) != lb);
+    return NULL;
 }
 
-/*
- * A transfer that failed before reaching any server (see
- * alt__connection_failure) goes again to another node, as in
- * alt_curl_perform(), while there are nodes it has not tried: the caller
- * sees only the end. Returns NULL when it went again, else the message to
- * give the caller (msg, or a copy if the handle had to leave the multi).
- */
-static CURLMsg *retry_elsewhere(alt_lb *lb, CURLMsg *msg)
+int alt_multi_is_internal(const alt_lb *lb, const CURL *easy)
 {
-    CURL *easy = msg->easy_handle;
-    bool retriable;
-    if (!alt__connection_failure(easy, msg->data.result, &retriable)
-        || !retriable)
-        return msg;
-    alt__slot *slot = alt__slot_find(lb, easy);
-    if (!slot || !atomic_load(&slot->node)
-        || slot->retries + 1 >= atomic_load(&lb->nlive))
-        return msg;
-    lb->retry_msg = *msg;
-    alt_curl_done(lb, easy, msg->data.result);
-    curl_multi_remove_handle(lb->multi, easy);
-    if (alt__prepare(lb, easy, true) != ALT_OK
-        || curl_multi_add_handle(lb->multi, easy) != CURLM_OK)
-        return &lb->retry_msg;
-    alt__log(lb, ALT_LOG_INFO, "retrying on another node: %s",
-             curl_easy_strerror(lb->retry_msg.data.result));
-    return NULL;
+    return lb && lb->multi && easy
+           && job_owner((alt_lb *)(uintptr_t)lb, easy) != NULL;
+}
+
+/* Records a caller's transfer in the alt_lb of the ring that prepared it. */
+static void record(alt_lb *lb, CURL *easy, CURLcode result)
+{
+    alt_lb *m = lb;
+    do {
+        alt__slot *slot = alt__record(m, easy, result);
+        if (slot) {
+            if (slot->in_multi) {
+                slot->in_multi = false;
+                if (m->multi_inflight > 0)
+                    m->multi_inflight--;
+            }
+            return;
+        }
+    } while ((m = m->peer) != lb);
 }
 
 CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
@@ -160,21 +247,23 @@ CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
         return NULL;
     CURLMsg *msg;
     while ((msg = curl_multi_info_read(lb->multi, msgs_in_queue))) {
-        if (msg->easy_handle == lb->multi_job.easy) {
+        alt_lb *owner = job_owner(lb, msg->easy_handle);
+        if (owner) {
             if (msg->msg == CURLMSG_DONE)
-                finish_job(lb, msg->data.result);
+                finish_job(owner, msg->data.result);
             continue;
         }
-        if (msg->msg != CURLMSG_DONE)
-            return msg;
-        if (!(msg = retry_elsewhere(lb, msg)))
-            continue;
-        alt_curl_done(lb, msg->easy_handle, msg->data.result);
+        if (msg->msg == CURLMSG_DONE)
+            record(lb, msg->easy_handle, msg->data.result);
         return msg;
     }
-    if (atomic_load(&lb->nhandles) != lb->pool_handles)
-        size_pool(lb);
-    kick(lb);
+    /* Drained: start what is due, while the caller's transfers run. */
+    if (ring_busy(lb)) {
+        alt_lb *m = lb;
+        do
+            kick(m);
+        while ((m = m->peer) != lb);
+    }
     return NULL;
 }
 
@@ -183,8 +272,9 @@ void alt_multi_detach(alt_lb *lb)
     if (!lb || !lb->multi)
         return;
     if (lb->multi_job_added)
-        curl_multi_remove_handle(lb->multi, lb->multi_job.easy);
-    atomic_store(&lb->multi_job.target, NULL);
+        curl_multi_remove_handle(lb->multi, lb->multi_job->easy);
+    if (lb->multi_job)
+        atomic_store(&lb->multi_job->target, NULL);
     if (lb->multi_job_added || lb->multi_pending) {
         /* Cut short: due again at once, wherever refreshes run next. */
         alt__refresh_release(lb);
@@ -192,6 +282,18 @@ void alt_multi_detach(alt_lb *lb)
     }
     lb->multi_job_added = false;
     lb->multi_pending = false;
+    pthread_mutex_lock(&attached_mu);
+    for (alt_lb **p = &attached_list; *p; p = &(*p)->attached_next)
+        if (*p == lb) {
+            *p = lb->attached_next;
+            break;
+        }
+    alt_lb *prev = lb;
+    while (prev->peer != lb)
+        prev = prev->peer;
+    prev->peer = lb->peer;
+    lb->peer = lb;
+    pthread_mutex_unlock(&attached_mu);
     atomic_store(&lb->attached, false);
     lb->multi = NULL;
 }

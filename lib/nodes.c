@@ -1,11 +1,14 @@
 /*
- * nodes.c: the node registry, the live set and the round-robin pick.
+ * nodes.c: the node registry and the published set.
  *
  * Every address seen is interned once as an alt__node holding its prebuilt
- * CONNECT_TO list; records are never freed before alt_lb_free(). The live
- * set is an array of node pointers published slot by slot and a count: a
- * reader racing a rewrite may pick a node that was just dropped, never freed
- * memory. Writers hold lb->mu.
+ * CONNECT_TO list, found again through an open-addressing index keyed by
+ * the address. Records are never freed before alt_lb_free(). The set of
+ * listed nodes is published for alt_curl_prepare() as an array of node
+ * pointers, slot by slot, and a count: a reader racing a rewrite may pick a
+ * node that was just dropped, never freed memory. Writers hold lb->mu.
+ *
+ * Calls nothing above it.
  */
 #include "alt_private.h"
 
@@ -81,49 +84,103 @@ bool alt__valid_host(const char *s, size_t len, bool allow_ipv6)
     return valid_dns_name(buf, len);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The address index                                                         */
+/* ------------------------------------------------------------------------ */
+
+static uint32_t hash_addr(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+#define INDEX_MASK (ALT_INDEX_SIZE - 1)
+
+static size_t index_find(const alt_lb *lb, const char *addr, size_t len,
+                         uint32_t h)
+{
+    size_t i = h & INDEX_MASK;
+    for (alt__node *n; (n = lb->index[i]); i = (i + 1) & INDEX_MASK)
+        if (n->hash == h && strncmp(n->addr, addr, len) == 0
+            && n->addr[len] == '\0')
+            return i;
+    return i; /* the empty slot where it would go */
+}
+
+/* Linear probing without tombstones: the entries after the hole that
+ * would no longer be found move back into it. */
+static void index_remove(alt_lb *lb, const alt__node *node)
+{
+    size_t i = index_find(lb, node->addr, strlen(node->addr), node->hash);
+    if (lb->index[i] != node)
+        return;
+    for (size_t j = i;;) {
+        lb->index[i] = NULL;
+        for (;;) {
+            j = (j + 1) & INDEX_MASK;
+            if (!lb->index[j])
+                return;
+            size_t home = lb->index[j]->hash & INDEX_MASK;
+            /* Stays if its home lies cyclically in (i, j]. */
+            if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+                continue;
+            break;
+        }
+        lb->index[i] = lb->index[j];
+        i = j;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Records                                                                   */
+/* ------------------------------------------------------------------------ */
+
 /* One block "addr\0fake:port:addr:port\0", IPv6 addresses in brackets. */
-static char *make_text(const alt_lb *lb, const char *addr, size_t len)
+static char *make_text(const char *fake, int port, const char *addr,
+                       size_t len)
 {
     bool v6 = memchr(addr, ':', len) != NULL;
-    size_t size = 2 * len + strlen(lb->fake_domain) + 32;
+    size_t size = 2 * len + strlen(fake) + 32;
     char *text = malloc(size);
     if (!text)
         return NULL;
     int head = snprintf(text, size, "%.*s", (int)len, addr);
     snprintf(text + head + 1, size - (size_t)head - 1, "%s:%d:%s%.*s%s:%d",
-             lb->fake_domain, lb->port, v6 ? "[" : "", (int)len, addr,
-             v6 ? "]" : "", lb->port);
+             fake, port, v6 ? "[" : "", (int)len, addr, v6 ? "]" : "", port);
     return text;
 }
 
-/* Points node at a new text block, keeping the previous one alive: a
- * transfer or a racing reader may still hold the old strings. */
+/* Only while nothing can read the record's text: a new record, one found
+ * spare, or before first use. */
 static void set_text(alt__node *node, char *text)
 {
-    free(node->old_text);
-    node->old_text = node->text;
+    free(node->text);
     node->text = text;
     node->addr = text;
-    __atomic_store_n(&node->connect_to.data, text + strlen(text) + 1,
-                     __ATOMIC_RELEASE);
+    node->connect_to.data = text + strlen(text) + 1;
+    node->hash = hash_addr(text, strlen(text));
 }
 
-bool alt__node_busy(const alt_lb *lb, const alt__node *node)
+bool alt__node_busy(alt_lb *lb, const alt__node *node)
 {
-    return node == atomic_load(&lb->block_job.target)
-           || node == atomic_load(&lb->thread_job.target)
-           || node == atomic_load(&lb->multi_job.target);
+    for (alt__job *j = atomic_load(&lb->jobs); j; j = j->next)
+        if (atomic_load(&j->target) == node)
+            return true;
+    return false;
 }
 
 /*
  * Lists the records nothing can use any more on lb->spares. Nothing can use
  * a record that is neither listed nor a seed (so no live slot holds it:
  * publish() also rewrites the slots past the count), is the target of no
- * running discovery, and is in no handle's slot (a transfer not yet
- * reported done). A prepare racing us marks its slot ALT_PICKING before it
- * reads the live set (both sides sequentially consistent), so it either
- * picked from the current set or we wait for its pick to land in the slot.
- * Records found stay spare while lb->mu is held. Caller holds lb->mu.
+ * discovery job (their targets are set under lb->mu), and is in no handle's
+ * slot (a transfer not yet reported done). A prepare racing us marks its
+ * slot ALT_PICKING before it reads the live set (both sides sequentially
+ * consistent), so it either picked from the current set or we wait for its
+ * pick to land in the slot. Records found stay spare while lb->mu is held.
+ * Caller holds lb->mu.
  */
 static void find_spares(alt_lb *lb)
 {
@@ -147,10 +204,11 @@ void alt__intern_done(alt_lb *lb)
 
 alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
 {
-    for (alt__node *n = lb->registry; n; n = n->next)
-        if (strncmp(n->addr, addr, len) == 0 && n->addr[len] == '\0')
-            return n;
-    char *text = make_text(lb, addr, len);
+    uint32_t h = hash_addr(addr, len);
+    size_t at = index_find(lb, addr, len, h);
+    if (lb->index[at])
+        return lb->index[at];
+    char *text = make_text(lb->fake_domain, lb->port, addr, len);
     if (!text)
         return NULL;
     alt__node *node;
@@ -170,32 +228,41 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
             return NULL;
         }
         lb->spares = node->spare_next;
+        index_remove(lb, node);
         atomic_store(&node->down_until, 0);
         atomic_store(&node->failures, 0);
+        atomic_store(&node->trial, false);
+        node->mark = 0;
+        at = index_find(lb, addr, len, h); /* the removal moved entries */
     }
     set_text(node, text);
+    lb->index[at] = node;
     return node;
 }
 
-alt_code alt__build_connect_to(alt_lb *lb)
+alt_code alt__make_texts(const alt_lb *lb, const char *fake, char ***texts)
 {
-    /* All or nothing: build every new text before replacing any. */
     size_t i = 0;
-    char **texts = calloc(lb->nregistry + 1, sizeof *texts);
-    if (!texts)
+    char **t = calloc(lb->nregistry + 1, sizeof *t);
+    if (!t)
         return ALT_E_NOMEM;
     for (alt__node *n = lb->registry; n; n = n->next, i++)
-        if (!(texts[i] = make_text(lb, n->addr, strlen(n->addr)))) {
+        if (!(t[i] = make_text(fake, lb->port, n->addr, strlen(n->addr)))) {
             while (i > 0)
-                free(texts[--i]);
-            free(texts);
+                free(t[--i]);
+            free(t);
             return ALT_E_NOMEM;
         }
-    i = 0;
+    *texts = t;
+    return ALT_OK;
+}
+
+void alt__commit_texts(alt_lb *lb, char **texts)
+{
+    size_t i = 0;
     for (alt__node *n = lb->registry; n; n = n->next, i++)
         set_text(n, texts[i]);
     free(texts);
-    return ALT_OK;
 }
 
 void alt__free_nodes(alt_lb *lb)
@@ -204,7 +271,6 @@ void alt__free_nodes(alt_lb *lb)
     while (n) {
         alt__node *next = n->next;
         free(n->text);
-        free(n->old_text);
         free(n);
         n = next;
     }
@@ -212,9 +278,13 @@ void alt__free_nodes(alt_lb *lb)
     lb->nregistry = 0;
 }
 
-/* Publishes nodes[0..n) as the live set. Slots past n that an earlier,
- * larger set used are refilled with current nodes, so that no slot keeps a
- * node that has left. Caller holds lb->mu. */
+/* ------------------------------------------------------------------------ */
+/* The published set                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Publishes nodes[0..n) as the set alt_curl_prepare() picks from. Slots
+ * past n that an earlier, larger set used are refilled with current nodes,
+ * so that no slot keeps a node that has left. Caller holds lb->mu. */
 static void publish(alt_lb *lb, alt__node *const *nodes, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -226,90 +296,18 @@ static void publish(alt_lb *lb, alt__node *const *nodes, size_t n)
     atomic_store(&lb->nlive, n);
 }
 
-/* Live = listed nodes that have not failed since they last answered; all
- * listed ones if every one has, so the rotation is never empty. A failed
- * node comes back only through alt__node_ok(): the refresh asks it first
- * once its back-off is over (discovery.c), so that no caller's request is
- * spent finding out whether it is still down. Caller holds lb->mu. */
-static void rebuild_locked(alt_lb *lb)
-{
-    alt__node *set[ALT_MAX_LISTED];
-    size_t n = 0;
-    for (alt__node *node = lb->registry; node; node = node->next) {
-        if (!node->listed)
-            continue;
-        if (atomic_load(&node->failures) == 0 && n < ALT_MAX_LISTED)
-            set[n++] = node;
-    }
-    if (n == 0) {
-        for (alt__node *node = lb->registry; node; node = node->next)
-            if (node->listed && n < ALT_MAX_LISTED)
-                set[n++] = node;
-    }
-    if (n > 0)
-        publish(lb, set, n);
-}
-
-void alt__rebuild_live(alt_lb *lb)
-{
-    pthread_mutex_lock(&lb->mu);
-    rebuild_locked(lb);
-    pthread_mutex_unlock(&lb->mu);
-}
-
+/* Every listed node is published, in the answer's order; health decides
+ * at pick time which of them get requests (health.c). */
 alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n)
 {
     if (n == 0)
         return ALT_E_EMPTY_LIST;
     pthread_mutex_lock(&lb->mu);
-    for (alt__node *node = lb->registry; node; node = node->next)
-        node->listed = false;
+    for (size_t i = 0; i < atomic_load(&lb->nlive); i++)
+        atomic_load(&lb->live[i])->listed = false;
     for (size_t i = 0; i < n; i++)
         nodes[i]->listed = true;
-    rebuild_locked(lb);
+    publish(lb, nodes, n);
     pthread_mutex_unlock(&lb->mu);
     return ALT_OK;
-}
-
-alt__node *alt__pick(alt_lb *lb, alt__slot *slot)
-{
-    /* Each handle walks the live set on its own counter, which starts where
-     * the previous new handle's did plus one: handles spread over the nodes
-     * like one shared round-robin, without a counter shared between threads
-     * (that costs a cache-line transfer per request). Sequentially
-     * consistent loads (plain loads on x86): see reusable(). */
-    size_t n = atomic_load(&lb->nlive);
-    uint64_t i = slot ? slot->rr++
-                      : atomic_fetch_add_explicit(&lb->rr, 1,
-                                                  memory_order_relaxed);
-    return atomic_load(&lb->live[i % n]);
-}
-
-void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon)
-{
-    /* Transfers in flight to a dead node all fail at once: count one. */
-    if (atomic_load(&node->down_until) > alt__now_ms())
-        return;
-    unsigned failures = atomic_fetch_add(&node->failures, 1);
-    int64_t backoff = ALT_BACKOFF_MIN_MS;
-    for (unsigned i = 0; i < failures && backoff < ALT_BACKOFF_MAX_MS; i++)
-        backoff *= 2;
-    if (backoff > ALT_BACKOFF_MAX_MS)
-        backoff = ALT_BACKOFF_MAX_MS;
-    atomic_store(&node->down_until, alt__now_ms() + backoff);
-    alt__rebuild_live(lb);
-    if (refresh_soon)
-        alt__refresh_soon(lb);
-    alt__log(lb, ALT_LOG_WARN, "node %s failed (%u in a row): out of rotation "
-             "for %lld ms", node->addr, failures + 1, (long long)backoff);
-}
-
-void alt__node_ok(alt_lb *lb, alt__node *node)
-{
-    if (atomic_load_explicit(&node->failures, memory_order_relaxed) == 0)
-        return;
-    atomic_store(&node->failures, 0);
-    atomic_store(&node->down_until, 0);
-    alt__rebuild_live(lb);
-    alt__log(lb, ALT_LOG_INFO, "node %s answers again", node->addr);
 }

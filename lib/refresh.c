@@ -5,15 +5,20 @@
  * Due means: the active interval has passed and requests were prepared since
  * the last refresh began (lb->active), or the idle interval has passed, or
  * a node failed (alt__refresh_soon). Scheduled refreshes (the thread's and
- * the attached multi's) claim lb->refresh_busy, so at most one is in flight.
+ * the attached multi's) claim lb->refresh_busy, so at most one is in flight;
+ * a refresh asked for by a failure comes no sooner than ALT_SOON_MS after
+ * the last one began, so failing requests cannot start a storm.
  *
- * A blocking refresh runs on a private multi handle so that alt_lb_stop()
- * can interrupt it at once with curl_multi_wakeup(), even while a node holds
- * the connection open without answering.
+ * A blocking refresh runs on a job of its own with a private multi handle,
+ * so that concurrent alt_lb_refresh() calls never wait for one another and
+ * alt_lb_stop() can interrupt them with curl_multi_wakeup(), even while a
+ * node holds the connection open without answering.
  */
 #include "alt_private.h"
 
 #include <stdlib.h>
+
+#define ALT_SOON_MS 100
 
 bool alt__refresh_due(alt_lb *lb, int64_t now)
 {
@@ -28,22 +33,36 @@ bool alt__refresh_claim(alt_lb *lb)
     if (!atomic_compare_exchange_strong(&lb->refresh_busy, &expected, true))
         return false;
     int64_t now = alt__now_ms();
+    atomic_store(&lb->last_claim, now);
     atomic_store(&lb->active, false);
     atomic_store(&lb->due_active, now + atomic_load(&lb->active_ms));
     atomic_store(&lb->due_idle, now + atomic_load(&lb->idle_ms));
     return true;
 }
 
+static void wake_thread(alt_lb *lb)
+{
+    /* thread_job is set before the thread starts and kept until free. */
+    alt__job *job = __atomic_load_n(&lb->thread_job, __ATOMIC_ACQUIRE);
+    if (job)
+        curl_multi_wakeup(job->multi);
+}
+
 void alt__refresh_release(alt_lb *lb)
 {
     atomic_store(&lb->refresh_busy, false);
+    wake_thread(lb); /* it may have found a refresh due but claimed */
 }
 
 void alt__refresh_soon(alt_lb *lb)
 {
-    atomic_store(&lb->due_active, 0);
-    atomic_store(&lb->due_idle, 0);
-    curl_multi_wakeup(lb->thread_multi);
+    /* Due ALT_SOON_MS after the last refresh began, busy or idle. */
+    int64_t when = atomic_load(&lb->last_claim) + ALT_SOON_MS;
+    if (atomic_load(&lb->due_idle) > when)
+        atomic_store(&lb->due_idle, when);
+    if (atomic_load(&lb->due_active) > when)
+        atomic_store(&lb->due_active, when);
+    wake_thread(lb);
 }
 
 static bool stopped_since(alt_lb *lb, unsigned stops)
@@ -51,54 +70,49 @@ static bool stopped_since(alt_lb *lb, unsigned stops)
     return atomic_load(&lb->stops) != stops;
 }
 
-/* Runs one request of job on multi to its end; CURLE_ABORTED_BY_CALLBACK
- * when alt_lb_stop() was called since stops was read. */
-static CURLcode run_one(alt_lb *lb, alt__job *job, CURLM *multi,
-                        unsigned stops)
+/* Runs one request of job on its private multi to its end;
+ * CURLE_ABORTED_BY_CALLBACK when alt_lb_stop() was called since stops was
+ * read. */
+static CURLcode run_one(alt_lb *lb, alt__job *job, unsigned stops)
 {
     CURLcode result = CURLE_ABORTED_BY_CALLBACK;
-    if (curl_multi_add_handle(multi, job->easy) != CURLM_OK)
+    if (curl_multi_add_handle(job->multi, job->easy) != CURLM_OK)
         return CURLE_FAILED_INIT;
     int running = 1;
     while (running && !stopped_since(lb, stops)) {
-        if (curl_multi_perform(multi, &running) != CURLM_OK)
+        if (curl_multi_perform(job->multi, &running) != CURLM_OK)
             break;
         if (running)
-            curl_multi_poll(multi, NULL, 0, 1000, NULL);
+            curl_multi_poll(job->multi, NULL, 0, 1000, NULL);
     }
     int left;
     CURLMsg *msg;
-    while ((msg = curl_multi_info_read(multi, &left)))
+    while ((msg = curl_multi_info_read(job->multi, &left)))
         if (msg->msg == CURLMSG_DONE && msg->easy_handle == job->easy)
             result = msg->data.result;
-    curl_multi_remove_handle(multi, job->easy);
+    curl_multi_remove_handle(job->multi, job->easy);
     return result;
 }
 
-/* Asks the candidates one after another until one gives a usable list. */
-static alt_code refresh_round(alt_lb *lb, alt__job *job, CURLM *multi,
-                              unsigned stops)
+/* Asks the round's candidates one after another. */
+static alt_code refresh_round(alt_lb *lb, alt__job *job, unsigned stops)
 {
-    alt_code rc = alt__job_init(lb, job);
+    alt_code rc = alt__job_round(lb, job);
     if (rc != ALT_OK)
         return rc;
-    if ((rc = alt__job_round(lb, job)) != ALT_OK)
-        return rc;
-    rc = ALT_E_UNREACHABLE;
     alt__node *target;
     while ((target = alt__next_candidate(job))) {
         if ((rc = alt__job_setup(lb, job, target)) != ALT_OK)
-            break;
-        CURLcode result = run_one(lb, job, multi, stops);
+            return rc;
+        CURLcode result = run_one(lb, job, stops);
         if (stopped_since(lb, stops)) {
             atomic_store(&job->target, NULL);
             return ALT_E_ABORTED;
         }
-        rc = alt__job_finish(lb, job, result);
-        if (rc == ALT_OK || rc == ALT_E_NOMEM)
-            break;
+        if (alt__job_finish(lb, job, result) == ALT_E_NOMEM)
+            return ALT_E_NOMEM;
     }
-    return rc;
+    return job->got_list ? ALT_OK : job->last;
 }
 
 alt_code alt_lb_refresh(alt_lb *lb)
@@ -106,10 +120,20 @@ alt_code alt_lb_refresh(alt_lb *lb)
     if (!lb)
         return ALT_E_INVALID_ARG;
     alt__freeze(lb);
-    pthread_mutex_lock(&lb->block_mu);
-    alt_code rc = refresh_round(lb, &lb->block_job, lb->block_multi,
-                                atomic_load(&lb->stops));
-    pthread_mutex_unlock(&lb->block_mu);
+    unsigned stops = atomic_load(&lb->stops);
+    pthread_mutex_lock(&lb->jobs_mu);
+    alt__job *job = lb->idle_jobs;
+    if (job)
+        lb->idle_jobs = job->idle_next;
+    pthread_mutex_unlock(&lb->jobs_mu);
+    alt_code rc = job ? ALT_OK : alt__job_new(lb, true, &job);
+    if (rc == ALT_OK) {
+        rc = refresh_round(lb, job, stops);
+        pthread_mutex_lock(&lb->jobs_mu);
+        job->idle_next = lb->idle_jobs;
+        lb->idle_jobs = job;
+        pthread_mutex_unlock(&lb->jobs_mu);
+    }
     if (rc != ALT_OK)
         alt__log(lb, ALT_LOG_ERROR, "refresh failed: %s", alt_strerror(rc));
     return rc;
@@ -121,24 +145,31 @@ static void *refresher(void *arg)
     unsigned stops = lb->thread_stops;
     while (!stopped_since(lb, stops)) {
         int64_t now = alt__now_ms();
-        if (alt__refresh_due(lb, now) && alt__refresh_claim(lb)) {
-            alt_code rc = refresh_round(lb, &lb->thread_job, lb->thread_multi,
-                                        stops);
-            alt__refresh_release(lb);
-            if (rc != ALT_OK && rc != ALT_E_ABORTED)
-                alt__log(lb, ALT_LOG_ERROR, "refresh failed: %s",
-                         alt_strerror(rc));
-            continue;
-        }
-        /* Sleep until the idle refresh, looking for activity every active
-         * interval; a failure or alt_lb_stop() wakes us at once. */
-        int64_t wait = atomic_load(&lb->due_idle) - now;
         long active = atomic_load(&lb->active_ms);
-        if (wait > active)
-            wait = active;
+        int64_t wait = active;
+        if (alt__refresh_due(lb, now)) {
+            if (alt__refresh_claim(lb)) {
+                alt_code rc = refresh_round(lb, lb->thread_job, stops);
+                alt__refresh_release(lb);
+                if (rc != ALT_OK && rc != ALT_E_ABORTED)
+                    alt__log(lb, ALT_LOG_ERROR, "refresh failed: %s",
+                             alt_strerror(rc));
+                continue;
+            }
+            /* The attached multi's refresh runs: its release wakes us. */
+        } else {
+            /* Until the next due time; whether requests were prepared
+             * (lb->active) is looked at every active interval. */
+            int64_t idle = atomic_load(&lb->due_idle) - now;
+            int64_t busy = atomic_load(&lb->due_active) - now;
+            if (idle < wait)
+                wait = idle;
+            if (busy > 0 && busy < wait)
+                wait = busy;
+        }
         if (wait < 1)
             wait = 1;
-        curl_multi_poll(lb->thread_multi, NULL, 0, (int)wait, NULL);
+        curl_multi_poll(lb->thread_job->multi, NULL, 0, (int)wait, NULL);
     }
     return NULL;
 }
@@ -150,9 +181,13 @@ alt_code alt_lb_start(alt_lb *lb)
     if (lb->thread_running)
         return ALT_E_STATE;
     alt__freeze(lb);
-    alt_code rc = alt__job_init(lb, &lb->thread_job);
-    if (rc != ALT_OK)
-        return rc;
+    if (!lb->thread_job) {
+        alt__job *job;
+        alt_code rc = alt__job_new(lb, true, &job);
+        if (rc != ALT_OK)
+            return rc;
+        __atomic_store_n(&lb->thread_job, job, __ATOMIC_RELEASE);
+    }
     lb->thread_stops = atomic_load(&lb->stops);
     if (pthread_create(&lb->thread, NULL, refresher, lb) != 0)
         return ALT_E_THREAD;
@@ -165,8 +200,9 @@ void alt_lb_stop(alt_lb *lb)
     if (!lb || !lb->thread_running)
         return;
     atomic_fetch_add(&lb->stops, 1);
-    curl_multi_wakeup(lb->thread_multi);
-    curl_multi_wakeup(lb->block_multi);
+    for (alt__job *j = atomic_load(&lb->jobs); j; j = j->next)
+        if (j->multi)
+            curl_multi_wakeup(j->multi);
     pthread_join(lb->thread, NULL);
     lb->thread_running = false;
 }

@@ -1,0 +1,156 @@
+/*
+ * health.c: what the end of a transfer says about its node, and which nodes
+ * may get requests.
+ *
+ * The evidence is read from libcurl in ways that hold for every version
+ * from 7.75 to 8.21 (checked on 7.88 and 8.21):
+ *  - "nothing was sent" is CURLINFO_REQUEST_SIZE == 0: libcurl adds to it
+ *    every request byte the socket took, and a retry of libcurl's own on a
+ *    reused connection only adds more. Timings are no such signal: 8.21
+ *    records a pretransfer time for every finished transfer.
+ *  - "it tried to connect" is CURLINFO_NAMELOOKUP_TIME_T > 0: a transfer
+ *    that waited for a connection slot of its multi
+ *    (CURLMOPT_MAX_TOTAL_CONNECTIONS) never got as far as the name lookup.
+ *  - "the node refused" is CURLINFO_OS_ERRNO: a failed connect() reports
+ *    the network's errno, while a client out of file descriptors gets
+ *    CURLE_COULDNT_CONNECT with errno 0 (7.88 and 8.21 alike).
+ *
+ * A node at fault leaves the rotation for a back-off, then gets one request
+ * on trial; at most half of the listed nodes are out at once, since when
+ * more look dead the client itself is the likelier culprit.
+ *
+ * Calls down into nodes.c only; a fault sets a refresh due.
+ */
+#include "alt_private.h"
+
+#include <errno.h>
+
+static bool network_errno(long err)
+{
+    switch (err) {
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ETIMEDOUT:
+        return true;
+    default:
+        return false; /* 0, EMFILE, ENFILE, ENOBUFS, EADDRNOTAVAIL, ... */
+    }
+}
+
+alt__outcome alt__classify(CURL *easy, CURLcode result)
+{
+    alt__outcome o = {false, ALT_FINAL};
+    if (result == CURLE_OK)
+        return o;
+    long sent = 0;
+    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
+    switch (result) {
+    case CURLE_COULDNT_CONNECT: {
+        long err = 0;
+        curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
+        o.node_fault = network_errno(err);
+        break;
+    }
+    case CURLE_COULDNT_RESOLVE_HOST:  /* a node named by a host name */
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+        o.node_fault = true;
+        break;
+    case CURLE_OPERATION_TIMEDOUT: {
+        /* Only a connect timeout is the node's: after sending, the node may
+         * be slow or the caller's loop may have stalled; before the name
+         * lookup, the transfer was still queued in the caller's multi. */
+        curl_off_t lookup = 0;
+        curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+        o.node_fault = sent == 0 && lookup > 0;
+        if (!o.node_fault)
+            return o;
+        break;
+    }
+    default:
+        return o;
+    }
+    if (o.node_fault)
+        o.verdict = sent == 0 ? ALT_UNSENT : ALT_SENT_BROKEN;
+    return o;
+}
+
+bool alt__node_out(const alt__node *node, int64_t now)
+{
+    return atomic_load_explicit(&node->down_until, memory_order_relaxed) > now;
+}
+
+bool alt__eligible(alt__node *node, int64_t *now)
+{
+    int64_t d = atomic_load_explicit(&node->down_until, memory_order_relaxed);
+    if (d == 0)
+        return true;
+    if (*now == 0)
+        *now = alt__now_ms();
+    if (d > *now)
+        return false;
+    /* The back-off is over: one request on trial at a time. The trial
+     * holds the node out again for the minimum back-off, so that a trial
+     * never reported done does not keep it out for long. */
+    if (!atomic_compare_exchange_strong(&node->down_until, &d,
+                                        *now + ALT_BACKOFF_MIN_MS))
+        return false;
+    atomic_store(&node->trial, true);
+    return true;
+}
+
+/* Whether one more node may be out. Caller holds lb->mu. */
+static bool may_take_out(alt_lb *lb, int64_t now)
+{
+    size_t n = atomic_load(&lb->nlive), out = 0;
+    for (size_t i = 0; i < n; i++)
+        out += alt__node_out(atomic_load(&lb->live[i]), now);
+    return out + 1 <= n / 2;
+}
+
+void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon)
+{
+    int64_t now = alt__now_ms();
+    bool was_trial = atomic_exchange(&node->trial, false);
+    /* Transfers in flight to a dead node all fail at once: count one. */
+    if (!was_trial && alt__node_out(node, now))
+        return;
+    unsigned failures = atomic_fetch_add(&node->failures, 1) + 1;
+    int64_t backoff = ALT_BACKOFF_MIN_MS;
+    for (unsigned i = 1; i < failures && backoff < ALT_BACKOFF_MAX_MS; i++)
+        backoff *= 2;
+    if (backoff > ALT_BACKOFF_MAX_MS)
+        backoff = ALT_BACKOFF_MAX_MS;
+    pthread_mutex_lock(&lb->mu);
+    bool out = was_trial || may_take_out(lb, now);
+    if (out)
+        atomic_store(&node->down_until, now + backoff);
+    pthread_mutex_unlock(&lb->mu);
+    if (refresh_soon)
+        alt__refresh_soon(lb);
+    if (out)
+        alt__log(lb, ALT_LOG_WARN, "node %s failed (%u in a row): out of "
+                 "rotation for %lld ms", node->addr, failures,
+                 (long long)backoff);
+    else
+        alt__log(lb, ALT_LOG_WARN, "node %s failed (%u in a row), kept in "
+                 "rotation: half of the nodes are out already", node->addr,
+                 failures);
+}
+
+void alt__node_ok(alt_lb *lb, alt__node *node)
+{
+    if (atomic_load_explicit(&node->failures, memory_order_relaxed) == 0
+        && atomic_load_explicit(&node->down_until, memory_order_relaxed) == 0)
+        return;
+    atomic_store(&node->failures, 0);
+    atomic_store(&node->down_until, 0);
+    atomic_store(&node->trial, false);
+    alt__log(lb, ALT_LOG_INFO, "node %s answers again", node->addr);
+}
