@@ -144,7 +144,7 @@ int main(int argc, char **argv)
      * to the seeds only; with alt_lb_start() or a multi loop the list would
      * also be kept up to date while the program runs. */
     rc = alt_lb_refresh(lb);
-    const char *nodes[64];
+    char nodes[64][ALT_ADDR_MAX];
     size_t n = alt_lb_nodes(lb, nodes, 64);
     if (rc != ALT_OK)
         printf("discovery failed (%s); using the %zu seed(s)\n",

@@ -278,7 +278,7 @@ int main(int argc, char **argv)
         }
     }
 
-    const char *nodes[64];
+    char nodes[64][ALT_ADDR_MAX];
     size_t n = alt_lb_nodes(lb, nodes, 64);
     printf("%ld of %ld requests answered 200; %zu node(s) in rotation:", ok,
            requests, n);

@@ -196,6 +196,8 @@ struct alt_lb {
     alt__job *multi_job;
     bool multi_job_added;                   /* multi_job->easy is in multi */
     bool multi_pending;                     /* an add was refused; retry it */
+    int64_t multi_last_call;                /* ms: prepare or info_read */
+    int64_t multi_gap;                      /* ms: before this info_read */
     size_t multi_inflight;                  /* caller's transfers running */
     size_t multi_inflight_high;
     long multi_maxconn;                     /* CURLMOPT_MAXCONNECTS set */
@@ -238,7 +240,9 @@ typedef struct alt__outcome {
     bool node_fault;                /* the node is to blame */
     unsigned char verdict;          /* enum alt__verdict */
 } alt__outcome;
-alt__outcome alt__classify(CURL *easy, CURLcode result);
+/* loop_gap_ms: how long before now the loop driving the transfer last
+ * called into the library; -1 when nothing can stall (easy mode). */
+alt__outcome alt__classify(CURL *easy, CURLcode result, int64_t loop_gap_ms);
 /* Whether node may get a request now; claims the trial of a node whose
  * back-off is over. *now is read lazily (0 = not yet). */
 bool alt__eligible(alt__node *node, int64_t *now);
@@ -278,7 +282,9 @@ void alt__multi_prepared(alt_lb *lb, alt__slot *slot);
 
 /* curl.c */
 alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry);
-/* Records the outcome of the attempt on easy; its slot, or NULL. */
-alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result);
+/* Records the outcome of the attempt on easy; its slot, or NULL.
+ * loop_gap_ms as for alt__classify. */
+alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result,
+                       int64_t loop_gap_ms);
 
 #endif /* ALT_PRIVATE_H */

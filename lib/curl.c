@@ -121,7 +121,8 @@ alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy, unsigned flags)
     return alt__prepare(lb, easy, flags, false);
 }
 
-alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result)
+alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result,
+                       int64_t loop_gap_ms)
 {
     alt__slot *slot = alt__slot_find(lb, easy);
     if (!slot)
@@ -129,7 +130,7 @@ alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result)
     alt__node *node = atomic_load_explicit(&slot->node, memory_order_acquire);
     if (!node || node == ALT_PICKING)
         return slot; /* recorded already */
-    alt__outcome o = alt__classify(easy, result);
+    alt__outcome o = alt__classify(easy, result, loop_gap_ms);
     slot->verdict = o.verdict;
     if (o.node_fault)
         alt__node_failed(lb, node, true);
@@ -143,14 +144,14 @@ alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result)
 void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result)
 {
     if (lb && easy)
-        alt__record(lb, easy, result);
+        alt__record(lb, easy, result, -1);
 }
 
 int alt_curl_retry(alt_lb *lb, CURL *easy, CURLcode result)
 {
     if (!lb || !easy)
         return 0;
-    alt__slot *slot = alt__record(lb, easy, result);
+    alt__slot *slot = alt__record(lb, easy, result, -1);
     if (!slot || slot->verdict == ALT_FINAL
         || (slot->verdict == ALT_SENT_BROKEN
             && !(slot->flags & ALT_IDEMPOTENT)))

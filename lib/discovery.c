@@ -219,14 +219,18 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
     json_tokener_free(tok);
     const char *bad = NULL;
     if (!root || jerr != json_tokener_success)
-        bad = json_tokener_error_desc(jerr);
+        bad = "bad JSON";
     for (; !bad && parsed < len; parsed++)
         if (!strchr(" \t\r\n", body[parsed]))
             bad = "trailing data after JSON";
     if (!bad && !json_object_is_type(root, json_type_array))
         bad = "not a JSON array";
     if (bad) {
-        alt__log(lb, ALT_LOG_WARN, "/localnodes: bad answer (%s)", bad);
+        alt__log(lb, ALT_LOG_WARN, "/localnodes: %s%s%s%s", bad,
+                 jerr != json_tokener_success ? " (" : "",
+                 jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+                                              : "",
+                 jerr != json_tokener_success ? ")" : "");
         json_object_put(root);
         return ALT_E_BAD_RESPONSE;
     }
@@ -314,7 +318,8 @@ static alt_code curl_failure(alt_lb *lb, alt__job *job, alt__node *target,
              job->errbuf[0] ? job->errbuf : curl_easy_strerror(result));
     /* Out of rotation if it is the node's fault, but no extra refresh:
      * this round goes on to the next candidate anyway. */
-    if (alt__classify(job->easy, result).node_fault)
+    if (alt__classify(job->easy, result, job->multi ? -1 : lb->multi_gap)
+            .node_fault)
         alt__node_failed(lb, target, false);
     switch (result) {
     case CURLE_OPERATION_TIMEDOUT: return ALT_E_TIMEOUT;

@@ -15,6 +15,9 @@
  *    the network's errno, while a client out of file descriptors gets
  *    CURLE_COULDNT_CONNECT with errno 0 (7.88 and 8.21 alike).
  *
+ * A timeout is judged by when the caller's loop last called in (see
+ * alt__classify): a stalled loop times out healthy nodes' transfers.
+ *
  * A node at fault leaves the rotation for a back-off, then gets one request
  * on trial; at most half of the listed nodes are out at once, since when
  * more look dead the client itself is the likelier culprit.
@@ -41,7 +44,7 @@ static bool network_errno(long err)
     }
 }
 
-alt__outcome alt__classify(CURL *easy, CURLcode result)
+alt__outcome alt__classify(CURL *easy, CURLcode result, int64_t loop_gap_ms)
 {
     alt__outcome o = {false, ALT_FINAL};
     if (result == CURLE_OK)
@@ -63,14 +66,20 @@ alt__outcome alt__classify(CURL *easy, CURLcode result)
         o.node_fault = true;
         break;
     case CURLE_OPERATION_TIMEDOUT: {
-        /* Only a connect timeout is the node's: after sending, the node may
-         * be slow or the caller's loop may have stalled; before the name
-         * lookup, the transfer was still queued in the caller's multi. */
-        curl_off_t lookup = 0;
+        /* Before the name lookup, the transfer was still queued in the
+         * caller's multi: nobody's fault. Otherwise the node did not
+         * connect or answer in time, unless the loop driving the transfer
+         * was away for more than half of its life: then it may have
+         * stalled, and the answer may be waiting unread. */
+        curl_off_t lookup = 0, total = 0;
         curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
-        o.node_fault = sent == 0 && lookup > 0;
-        if (!o.node_fault)
+        curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
+        if (lookup == 0
+            || (loop_gap_ms >= 0 && loop_gap_ms * 2000 > (int64_t)total))
             return o;
+        o.node_fault = true;
+        if (sent > 0)
+            return o; /* a timeout is never retried after sending */
         break;
     }
     default:

@@ -165,9 +165,10 @@ void alt__multi_prepared(alt_lb *lb, alt__slot *slot)
             size_pool(lb);
         }
     }
+    int64_t now = alt__now_ms();
+    lb->multi_last_call = now;
     if (lb->multi_pending
-        || alt__now_ms() >= atomic_load_explicit(&lb->due_active,
-                                                 memory_order_relaxed))
+        || now >= atomic_load_explicit(&lb->due_active, memory_order_relaxed))
         kick(lb);
 }
 
@@ -225,7 +226,7 @@ static void record(alt_lb *lb, CURL *easy, CURLcode result)
 {
     alt_lb *m = lb;
     do {
-        alt__slot *slot = alt__record(m, easy, result);
+        alt__slot *slot = alt__record(m, easy, result, lb->multi_gap);
         if (slot) {
             if (slot->in_multi) {
                 slot->in_multi = false;
@@ -245,12 +246,17 @@ CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
     *msgs_in_queue = 0;
     if (!lb || !lb->multi)
         return NULL;
+    int64_t now = alt__now_ms();
+    lb->multi_gap = lb->multi_last_call ? now - lb->multi_last_call : 0;
+    lb->multi_last_call = now;
     CURLMsg *msg;
     while ((msg = curl_multi_info_read(lb->multi, msgs_in_queue))) {
         alt_lb *owner = job_owner(lb, msg->easy_handle);
         if (owner) {
-            if (msg->msg == CURLMSG_DONE)
+            if (msg->msg == CURLMSG_DONE) {
+                owner->multi_gap = lb->multi_gap;
                 finish_job(owner, msg->data.result);
+            }
             continue;
         }
         if (msg->msg == CURLMSG_DONE)

@@ -53,7 +53,7 @@ static void good_seeds(void)
                            "localhost", "10.0.0.1"};
     alt_lb *lb = NULL;
     CHECK_EQ(alt_lb_new(&lb, "https", 8043, seeds, 6), ALT_OK);
-    const char *nodes[8];
+    char nodes[8][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(lb, nodes, 8), 5); /* de-duplicated */
     CHECK(strcmp(alt_lb_url(lb), "https://alt.invalid:8043/") == 0);
     alt_lb_free(lb);

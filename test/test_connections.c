@@ -166,7 +166,7 @@ static void multi_mode(int n, int c)
     /* The rotation covered every node. */
     for (int i = 1; i <= n; i++)
         CHECK(api[i] >= MULTI_REQUESTS / n / 2);
-    const char *nodes[MAX_NODES];
+    char nodes[MAX_NODES][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(lb, nodes, MAX_NODES), n);
 
     alt_multi_detach(lb);
@@ -208,7 +208,7 @@ static void multi_handles_grow(void)
     long nc;
     /* Phase 1: one handle until the first discovery is in. */
     CHECK_EQ(multi_run(lb, multi, easy, 1, 100, cl, N, &nc, NULL), 100);
-    const char *nodes[N];
+    char nodes[N][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(lb, nodes, N), N);
     long before = sum_stat(cl, N, "conns", NULL);
     /* Phase 2: twelve. */
@@ -239,7 +239,7 @@ static void easy_mode(int n)
     tc_cluster *cl = cluster(n);
     alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
-    const char *nodes[MAX_NODES];
+    char nodes[MAX_NODES][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(lb, nodes, MAX_NODES), n);
     CURL *e = curl_easy_init();
     REQUIRE(e != NULL);

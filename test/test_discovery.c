@@ -5,12 +5,12 @@
 
 static tc_cluster *cl;
 
-static size_t live(alt_lb *lb, const char **out, size_t max)
+static size_t live(alt_lb *lb, char out[][ALT_ADDR_MAX], size_t max)
 {
     return alt_lb_nodes(lb, out, max);
 }
 
-static int has(const char **nodes, size_t n, const char *addr)
+static int has(char nodes[][ALT_ADDR_MAX], size_t n, const char *addr)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(nodes[i], addr) == 0)
@@ -22,7 +22,7 @@ static int has(const char **nodes, size_t n, const char *addr)
 static void learns_all_nodes(void)
 {
     alt_lb *lb = tu_lb(tc_port(cl), 2, 1);
-    const char *nodes[8];
+    char nodes[8][ALT_ADDR_MAX];
     CHECK_EQ(live(lb, nodes, 8), 1);
     CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
     size_t n = live(lb, nodes, 8);

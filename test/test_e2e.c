@@ -215,7 +215,7 @@ static void data_on_every_node(void)
 
     alt_lb *lb = tu_lb(port, 1, 1);
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
-    const char *nodes[8];
+    char nodes[8][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(lb, nodes, 8), 3);
     CURL *e = curl_easy_init();
     REQUIRE(e != NULL);
@@ -377,7 +377,7 @@ static alt_lb *auth_lb(int port, const char *key, const char *secret,
         CHECK_EQ(alt_lb_set_credentials(lb, key, secret, region), ALT_OK);
     /* /localnodes needs no signature. */
     CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
-    const char *nodes[8];
+    char nodes[8][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(lb, nodes, 8), 3);
     return lb;
 }
@@ -477,7 +477,7 @@ static void sigv4_on_every_node(void)
              CURLE_OK);
     CHECK(is_error(&r, "UnrecognizedClientException"));
     /* Still three nodes in rotation, and the requests keep going round. */
-    const char *nodes[8];
+    char nodes[8][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(bad, nodes, 8), 3);
     int again[4] = {0};
     CHECK_EQ(list_tables(bad, e, 3, "UnrecognizedClientException", NULL,

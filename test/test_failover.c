@@ -1,8 +1,8 @@
 /*
  * Failover: a node that dies takes no new requests once its first failure
- * is known; alt_curl_perform and alt_multi_info_read retry connection-level
- * failures on another node (and only those: a timeout after sending is not
- * retried); a revived,
+ * is known; alt_curl_perform, and a multi loop through alt_curl_retry,
+ * retry failures that sent nothing on another node (a timeout after sending
+ * is not retried); a revived,
  * joining or added node gets traffic after a refresh and a leaving one stops
  * getting it; a failure brings the next refresh forward.
  *
@@ -476,6 +476,10 @@ static void multi_run(alt_lb *lb, CURLM *m, mreq *q, mrun *st)
             curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)(void *)&rq);
             REQUIRE(rq != NULL);
             curl_multi_remove_handle(m, e);
+            if (alt_curl_retry(lb, e, res)) {
+                REQUIRE(curl_multi_add_handle(m, e) == CURLM_OK);
+                continue;
+            }
             tu_collect(e, &rq->r);
             if (res == CURLE_OK && rq->r.status == 200) {
                 st->ok++;
@@ -541,8 +545,8 @@ static void multi_mode_kill(void)
             "node 2 prepared after a failure was seen; node 2 connects %d; "
             "retries logged %d\n", CONC, st.ok, st.failed, st.bad_code,
             st.violations, opens[2] - opens2, tu_log_count("retrying"));
-    /* alt_multi_info_read() sent the transfers that failed on node 2 to
-     * other nodes: the caller sees no failure. */
+    /* alt_curl_retry() sent the transfers that failed on node 2 to other
+     * nodes: the caller sees no failure. */
     CHECK_EQ(st.ok + st.failed, 400);
     CHECK_EQ(st.failed, 0);
     CHECK_EQ(st.bad_code, 0);

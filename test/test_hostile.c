@@ -29,13 +29,13 @@ static alt_lb *new_lb(int first, int n, long connect_ms, long total_ms)
 
 static int cmp_str(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(a, b);
 }
 
 /* The rotation as a sorted, comma-separated string; returns the count. */
 static size_t nodes_str(alt_lb *lb, char *buf, size_t len)
 {
-    static const char *nodes[8192];
+    static char nodes[8192][ALT_ADDR_MAX];
     size_t n = alt_lb_nodes(lb, nodes, 8192);
     size_t k = n < 8192 ? n : 8192;
     qsort(nodes, k, sizeof nodes[0], cmp_str);
@@ -60,7 +60,7 @@ static size_t nodes_str(alt_lb *lb, char *buf, size_t len)
 /* Every node in the rotation is one of 127.0.0.1..3. */
 static int only_known(alt_lb *lb)
 {
-    const char *nodes[64];
+    char nodes[64][ALT_ADDR_MAX];
     size_t n = alt_lb_nodes(lb, nodes, 64);
     for (size_t i = 0; i < n && i < 64; i++) {
         int idx = tu_node_index(nodes[i]);

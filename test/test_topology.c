@@ -13,7 +13,7 @@ static tc_cluster *cl;
  * of want (in any order). */
 static int nodes_are(alt_lb *lb, const char *want)
 {
-    const char *nodes[16];
+    char nodes[16][ALT_ADDR_MAX];
     size_t n = alt_lb_nodes(lb, nodes, 16);
     char got[256] = "";
     int mask_got = 0, mask_want = 0;

@@ -70,8 +70,13 @@ void tu_pool_read(tu_pool *p)
             continue;
         }
         CURLcode result = m->data.result;
-        tu_collect(s->easy, &s->reply);
         curl_multi_remove_handle(p->multi, s->easy);
+        if (alt_curl_retry(p->lb, s->easy, result)) {
+            REQUIRE(curl_multi_add_handle(p->multi, s->easy) == CURLM_OK);
+            p->retried++;
+            continue;
+        }
+        tu_collect(s->easy, &s->reply);
         curl_slist_free_all(s->headers);
         s->headers = NULL;
         s->busy = 0;

@@ -1,8 +1,9 @@
 /*
  * A caller's pool of ListTables requests on one curl multi handle, as the
  * multi-loop tests drive it whatever their loop (poll, epoll, libuv):
- * start requests on idle slots, read completions with alt_multi_info_read()
- * and tally them, checking that every message is one of the pool's.
+ * start requests on idle slots, read completions with alt_multi_info_read(),
+ * send failures elsewhere with alt_curl_retry() and tally the rest,
+ * checking that every message is one of the pool's.
  */
 #ifndef ALT_TEST_POOL_H
 #define ALT_TEST_POOL_H
@@ -28,6 +29,7 @@ typedef struct tu_pool {
     long done;                  /* CURLMSG_DONE returned for them */
     long ok200;                 /* CURLE_OK with HTTP 200 */
     long failed;                /* result != CURLE_OK */
+    long retried;               /* sent to another node (alt_curl_retry) */
     long foreign;               /* messages whose handle is not a slot's */
     long not_done;              /* messages other than CURLMSG_DONE */
     long per_node[256];         /* by 127.0.0.<i> answering; [0]: none */

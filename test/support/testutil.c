@@ -106,7 +106,7 @@ void tu_log(void *userdata, alt_log_level level, const char *msg)
 
 int tu_in_rotation(alt_lb *lb, const char *addr)
 {
-    const char *nodes[64];
+    char nodes[64][ALT_ADDR_MAX];
     size_t n = alt_lb_nodes(lb, nodes, 64);
     for (size_t i = 0; i < n && i < 64; i++)
         if (strcmp(nodes[i], addr) == 0)
