@@ -455,7 +455,9 @@ static void multi_run(alt_lb *lb, CURLM *m, mreq *q, mrun *st)
             watch(q[s].e, &q[s].al);
             curl_easy_setopt(q[s].e, CURLOPT_PRIVATE, &q[s]);
             q[s].after_seen = st->failure_seen;
-            CHECK_EQ(alt_curl_prepare(lb, q[s].e), ALT_OK);
+            /* ListTables is a read: it may go again after a node died
+             * with it in flight. */
+            CHECK_EQ(alt_curl_prepare_ex(lb, q[s].e, ALT_IDEMPOTENT), ALT_OK);
             REQUIRE(curl_multi_add_handle(m, q[s].e) == CURLM_OK);
             q[s].busy = 1;
             st->started++;

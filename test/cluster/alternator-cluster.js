@@ -115,10 +115,10 @@ function newNode(i, dcRack) {
   return {
     i, addr: '127.0.0.' + i, dc, rack,
     server: null, up: false, sockets: new Set(),
-    hung: false, held: [], slowMs: 0, failCode: 0,
+    hung: false, held: [], slowMs: 0, failCode: 0, dropApi: false,
     lnBody: null, lnStatus: 0, lnHuge: null,
     listedOut: false,    // leaving / joining: not in any /localnodes
-    c: { localnodes: 0, health: 0, api: 0, other: 0, conns: 0 },
+    c: { localnodes: 0, health: 0, api: 0, other: 0, conns: 0, dropped: 0 },
   };
 }
 
@@ -335,6 +335,14 @@ async function handle(n, req, res, kind, u, body) {
     return deliver(n, req, res, 400, XJ, errBody('ValidationException', 'Bad compressed body: ' + e.message));
   }
   const r = await forward(req, body);
+  if (n.dropApi) {
+    // Applied, and then the connection dies before any answer byte: the
+    // client cannot know whether the request took effect.
+    n.c.dropped++;
+    if (typeof req.socket.resetAndDestroy === 'function') req.socket.resetAndDestroy();
+    else req.socket.destroy();
+    return;
+  }
   return deliver(n, req, res, r.status, r.headers, r.body);
 }
 
@@ -476,6 +484,8 @@ async function command(line) {
         return 'OK';
       }
       case 'slow': nodeArg(a[0]).slowMs = intArg(a[1], 'delay'); return 'OK';
+      case 'drop': nodeArg(a[0]).dropApi = true; return 'OK';
+      case 'undrop': nodeArg(a[0]).dropApi = false; return 'OK';
       case 'fail': {
         const code = intArg(a[1], 'code');
         if (code !== 0 && (code < 100 || code > 599)) throw new Error('bad code: ' + code);
@@ -522,14 +532,14 @@ async function command(line) {
           const n = nodes[i];
           out.push({ i, addr: n.addr, up: n.up,
             localnodes: n.c.localnodes, health: n.c.health, api: n.c.api, other: n.c.other,
-            conns: n.c.conns, open: n.sockets.size,
+            conns: n.c.conns, dropped: n.c.dropped, open: n.sockets.size,
             dc: n.dc, rack: n.rack, hung: n.hung, listed: isLive(n) });
         }
         return 'OK ' + JSON.stringify({ nodes: out, port: commonPort });
       }
       case 'reset':
         for (let i = 1; i < nodes.length; i++) {
-          const c = nodes[i].c; c.localnodes = c.health = c.api = c.other = c.conns = 0;
+          const c = nodes[i].c; c.localnodes = c.health = c.api = c.other = c.conns = c.dropped = 0;
         }
         return 'OK';
       case 'port': return 'OK ' + commonPort;

@@ -52,7 +52,7 @@ int tc_cmd(tc_cluster *c, char *reply, size_t len, const char *fmt, ...)
     ;
 
 /* Reads the counters via `stats`; returns field `what` ("localnodes",
- * "health", "api", "other", "conns", "open"; also "up", "hung", "listed"
+ * "health", "api", "other", "conns", "dropped", "open"; also "up", "hung", "listed"
  * as 0/1) of node i, or -1. */
 long tc_stat(tc_cluster *c, int i, const char *what);
 

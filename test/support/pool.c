@@ -24,7 +24,7 @@ void tu_pool_start(tu_pool *p, tu_slot *s)
     tu_setup_api(s->easy, alt_lb_url(p->lb), "ListTables", "{}", &s->reply,
                  &s->headers);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
-    CHECK_EQ(alt_curl_prepare(p->lb, s->easy), ALT_OK);
+    CHECK_EQ(alt_curl_prepare_ex(p->lb, s->easy, ALT_IDEMPOTENT), ALT_OK);
     CHECK_EQ(curl_multi_add_handle(p->multi, s->easy), CURLM_OK);
     s->busy = 1;
     p->added++;

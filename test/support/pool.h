@@ -38,7 +38,7 @@ typedef struct tu_pool {
 /* Creates conc easy handles for requests through multi (not attached
  * here). */
 void tu_pool_init(tu_pool *p, alt_lb *lb, CURLM *multi, int conc);
-/* Prepares slot s with alt_curl_prepare() and adds it to the multi. */
+/* Prepares slot s (a read: ALT_IDEMPOTENT) and adds it to the multi. */
 void tu_pool_start(tu_pool *p, tu_slot *s);
 /* Starts requests on idle slots while *budget > 0, counting it down. */
 void tu_pool_top_up(tu_pool *p, long *budget);

@@ -2,9 +2,15 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 int tu_failures;
 
@@ -60,7 +66,8 @@ CURLcode tu_list_tables(alt_lb *lb, CURL *easy, tu_reply *reply)
 {
     struct curl_slist *headers;
     tu_setup_api(easy, alt_lb_url(lb), "ListTables", "{}", reply, &headers);
-    CURLcode rc = alt_curl_perform(lb, easy);
+    /* A read: safe to send again if a node dies while it is in flight. */
+    CURLcode rc = alt_curl_perform_ex(lb, easy, ALT_IDEMPOTENT);
     tu_collect(easy, reply);
     curl_slist_free_all(headers);
     return rc;
@@ -194,4 +201,63 @@ void tu_log_dump(void)
     pthread_mutex_lock(&capture.mu);
     fprintf(stderr, "  log was:\n%.4000s\n", capture.text);
     pthread_mutex_unlock(&capture.mu);
+}
+
+struct tu_blackhole {
+    int listener;
+    int fillers[8];
+};
+
+/* Whether a fresh connection to addr:port completes within ms. */
+static int connects_within(const struct sockaddr_in *a, int ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    REQUIRE(fd >= 0);
+    int done = connect(fd, (const struct sockaddr *)a, sizeof *a) == 0;
+    if (!done && errno == EINPROGRESS) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        done = poll(&p, 1, ms) == 1;
+    }
+    close(fd);
+    return done;
+}
+
+tu_blackhole *tu_blackhole_open(const char *addr, int port)
+{
+    tu_blackhole *b = calloc(1, sizeof *b);
+    REQUIRE(b != NULL);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    REQUIRE(inet_pton(AF_INET, addr, &a.sin_addr) == 1);
+    b->listener = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(b->listener >= 0);
+    int one = 1;
+    setsockopt(b->listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(b->listener, (struct sockaddr *)&a, sizeof a) != 0
+        || listen(b->listener, 0) != 0) {
+        fprintf(stderr, "tu_blackhole_open: %s:%d: %s\n", addr, port,
+                strerror(errno));
+        exit(1);
+    }
+    /* With a backlog of 0 the accept queue holds one connection; further
+     * handshakes are left unanswered. Fill it, then check. */
+    for (int i = 0; i < 8; i++) {
+        b->fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        REQUIRE(b->fillers[i] >= 0);
+        (void)connect(b->fillers[i], (struct sockaddr *)&a, sizeof a);
+    }
+    tu_sleep_ms(50);
+    REQUIRE(!connects_within(&a, 200));
+    return b;
+}
+
+void tu_blackhole_close(tu_blackhole *b)
+{
+    if (!b)
+        return;
+    for (int i = 0; i < 8; i++)
+        close(b->fillers[i]);
+    close(b->listener);
+    free(b);
 }

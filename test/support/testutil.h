@@ -75,8 +75,8 @@ void tu_setup_api(CURL *easy, const char *url, const char *op,
 /* Fills reply->status and reply->ip from a finished transfer. */
 void tu_collect(CURL *easy, tu_reply *reply);
 
-/* One ListTables through alt_curl_perform() on easy: its result, with the
- * answer in reply. */
+/* One ListTables through alt_curl_perform_ex(ALT_IDEMPOTENT) on easy: its
+ * result, with the answer in reply. */
 CURLcode tu_list_tables(alt_lb *lb, CURL *easy, tu_reply *reply);
 
 /* A counter of the cluster's ("api", "localnodes", ...) summed over nodes
@@ -109,6 +109,13 @@ int tu_in_rotation(alt_lb *lb, const char *addr);
 /* A /localnodes body naming n distinct addresses 127.<k>.x.y (loopback,
  * where nothing listens, so a connection is refused at once). Free it. */
 char *tu_many_addresses(int k, int n);
+
+/* A listener on addr:port (IPv4) that never accepts, its backlog full, so
+ * that a connection attempt to it hangs in the TCP handshake (its SYNs go
+ * unanswered) like one to a powered-off or firewalled node. */
+typedef struct tu_blackhole tu_blackhole;
+tu_blackhole *tu_blackhole_open(const char *addr, int port);
+void tu_blackhole_close(tu_blackhole *b);
 
 /* Starts a cluster, fails the test hard if it cannot. */
 tc_cluster *tu_cluster(const char *args);
