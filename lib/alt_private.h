@@ -219,10 +219,11 @@ long alt__fd_budget(void);
 
 /* nodes.c: validation, registry, the published set. */
 bool alt__valid_host(const char *s, size_t len, bool allow_ipv6);
-/* The one spelling of a valid host (IP literals as inet_ntop writes them,
- * so "0:0::1" and "::1" are one node; names in lower case) into out; its
- * length, 0 if too long. */
-size_t alt__canonical_host(const char *s, size_t len, char *out, size_t size);
+/* The one spelling of a valid host (IPv6 literals as inet_ntop writes
+ * them, so "0:0::1" and "::1" are one node; names in lower case) into out;
+ * its length, or 0 if s is not a valid host or does not fit. */
+size_t alt__canonical_host(const char *s, size_t len, bool allow_ipv6,
+                           char *out, size_t size);
 /* NULL when out of memory or when the registry is full and no record can
  * be reused. Caller holds lb->mu (except in alt_lb_new), and calls
  * alt__intern_done() before releasing it. */

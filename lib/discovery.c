@@ -253,20 +253,19 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         json_object *item = json_object_array_get_idx(root, i);
-        const char *s = json_object_get_string(item);
-        size_t slen = (size_t)json_object_get_string_len(item);
-        if (!json_object_is_type(item, json_type_string)
-            || !alt__valid_host(s, slen, true)) {
-            dropped++;
-            continue;
+        size_t clen = 0;
+        if (json_object_is_type(item, json_type_string)) {
+            if (nvalid == max) {
+                dropped += count - i;
+                break;
+            }
+            clen = alt__canonical_host(
+                json_object_get_string(item),
+                (size_t)json_object_get_string_len(item), true, canon + used,
+                room - used);
         }
-        if (nvalid == max) {
-            dropped += count - i;
-            break;
-        }
-        size_t clen = alt__canonical_host(s, slen, canon + used, room - used);
         if (clen == 0) {
-            dropped++;
+            dropped++; /* not a string, or not a valid address */
             continue;
         }
         at[nvalid++] = used;

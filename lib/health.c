@@ -11,6 +11,7 @@
  *  - "it tried to connect" is CURLINFO_NAMELOOKUP_TIME_T > 0: a transfer
  *    that waited for a connection slot of its multi
  *    (CURLMOPT_MAX_TOTAL_CONNECTIONS) never got as far as the name lookup.
+ *    (8.21 reports 0 for a reused connection too, which sends at once.)
  *  - "the node refused" is CURLINFO_OS_ERRNO: a failed connect() reports
  *    the network's errno, while a client out of file descriptors gets
  *    CURLE_COULDNT_CONNECT with errno 0 (7.88 and 8.21 alike).
@@ -66,15 +67,16 @@ alt__outcome alt__classify(CURL *easy, CURLcode result, int64_t loop_gap_ms)
         o.node_fault = true;
         break;
     case CURLE_OPERATION_TIMEDOUT: {
-        /* Before the name lookup, the transfer was still queued in the
-         * caller's multi: nobody's fault. Otherwise the node did not
-         * connect or answer in time, unless the loop driving the transfer
-         * was away for more than half of its life: then it may have
-         * stalled, and the answer may be waiting unread. */
+        /* Nothing sent and no name lookup: the transfer was still queued
+         * in the caller's multi, nobody's fault. (A reused connection
+         * makes no lookup either, but sends at once.) Otherwise the node
+         * did not connect or answer in time, unless the loop driving the
+         * transfer was away for more than half of its life: then it may
+         * have stalled, and the answer may be waiting unread. */
         curl_off_t lookup = 0, total = 0;
         curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
         curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
-        if (lookup == 0
+        if ((sent == 0 && lookup == 0)
             || (loop_gap_ms >= 0 && loop_gap_ms * 2000 > (int64_t)total))
             return o;
         o.node_fault = true;

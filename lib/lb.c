@@ -152,8 +152,8 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
     swap_urls(lb, urls);
     for (size_t i = 0; i < nseeds; i++) {
         char canon[ALT_MAX_HOST + 1];
-        size_t len = alt__canonical_host(seeds[i], strlen(seeds[i]), canon,
-                                         sizeof canon);
+        size_t len = alt__canonical_host(seeds[i], strlen(seeds[i]), true,
+                                         canon, sizeof canon);
         alt__node *node = alt__intern(lb, canon, len);
         if (!node)
             goto fail;

@@ -29,12 +29,14 @@ static alt_lb *attached_list; /* every attached alt_lb, by attached_next */
 
 /*
  * Keeps one pooled connection per node for every transfer of the caller's
- * that ran at once (+1 for the refresh), summed over the ring: libcurl's
- * default, 4 per added handle, is too small once there are more than 4
- * nodes. Set only when the need is above that default or a floor was
- * given, since setting the option replaces the caller's; raised only;
- * never above half the file-descriptor limit except for the caller's own
- * floor. Retried later if refused (inside a callback).
+ * that ran at once (+1 for the refresh), summed over the ring. libcurl's
+ * default is too small once there are more than 4 nodes: 4 per added handle
+ * (7.88), or 4 per transfer running (8.x), which trims the pool as
+ * transfers end. Never below that default nor the caller's floor; raised
+ * only; never above half the file-descriptor limit except for the caller's
+ * own floor. Sized once a transfer of the caller's was seen, so that an
+ * attached multi keeps the caller's own setting until then. Retried later
+ * if refused (inside a callback).
  */
 static void size_pool(alt_lb *lb)
 {
@@ -50,9 +52,11 @@ static void size_pool(alt_lb *lb)
         if (m->multi_maxconn > have)
             have = m->multi_maxconn;
     } while ((m = m->peer) != lb);
-    if (want <= 4 * handles && floor == 0)
+    if (handles == 1)
         return;
     long budget = alt__fd_budget();
+    if (want < 4 * handles)
+        want = 4 * handles;
     if (want > budget)
         want = budget;
     if (want < floor)

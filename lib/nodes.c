@@ -51,18 +51,29 @@ static bool valid_dns_name(const char *s, size_t len)
     return label > 0 && s[len - 1] != '-' && !all_digits;
 }
 
-size_t alt__canonical_host(const char *s, size_t len, char *out, size_t size)
+size_t alt__canonical_host(const char *s, size_t len, bool allow_ipv6,
+                           char *out, size_t size)
 {
     char buf[ALT_MAX_HOST + 1];
     unsigned char addr[16];
-    if (len >= sizeof buf || len >= size)
+    if (len == 0 || len > ALT_MAX_HOST || len >= size || memchr(s, '\0', len))
         return 0;
     memcpy(buf, s, len);
     buf[len] = '\0';
-    int family = memchr(buf, ':', len) ? AF_INET6 : AF_INET;
-    if (inet_pton(family, buf, addr) == 1
-        && inet_ntop(family, addr, out, (socklen_t)size))
+    /* inet_pton takes IPv4 only in its one spelling (no leading zeros, four
+     * parts): a valid IPv4 literal is its own canonical form. */
+    if (inet_pton(AF_INET, buf, addr) == 1) {
+        memcpy(out, buf, len + 1);
+        return len;
+    }
+    if (memchr(buf, ':', len)) {
+        if (!allow_ipv6 || inet_pton(AF_INET6, buf, addr) != 1
+            || !inet_ntop(AF_INET6, addr, out, (socklen_t)size))
+            return 0;
         return strlen(out);
+    }
+    if (!valid_dns_name(buf, len))
+        return 0;
     for (size_t i = 0; i <= len; i++) /* host names ignore case */
         out[i] = buf[i] >= 'A' && buf[i] <= 'Z' ? (char)(buf[i] - 'A' + 'a')
                                                 : buf[i];
@@ -71,17 +82,8 @@ size_t alt__canonical_host(const char *s, size_t len, char *out, size_t size)
 
 bool alt__valid_host(const char *s, size_t len, bool allow_ipv6)
 {
-    char buf[ALT_MAX_HOST + 1];
-    unsigned char addr[16];
-    if (len == 0 || len > ALT_MAX_HOST || memchr(s, '\0', len))
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    if (inet_pton(AF_INET, buf, addr) == 1)
-        return true;
-    if (memchr(buf, ':', len))
-        return allow_ipv6 && inet_pton(AF_INET6, buf, addr) == 1;
-    return valid_dns_name(buf, len);
+    char out[ALT_MAX_HOST + 1];
+    return alt__canonical_host(s, len, allow_ipv6, out, sizeof out) > 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -137,18 +139,35 @@ static void index_remove(alt_lb *lb, const alt__node *node)
 /* Records                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* One block "addr\0fake:port:addr:port\0", IPv6 addresses in brackets. */
+/* One block "addr\0fake:port:addr:port\0", IPv6 addresses in brackets.
+ * Put together with memcpy: a large first answer makes thousands. */
 static char *make_text(const char *fake, int port, const char *addr,
                        size_t len)
 {
+    char digits[8];
+    size_t nd = (size_t)snprintf(digits, sizeof digits, "%d", port);
+    size_t nf = strlen(fake);
     bool v6 = memchr(addr, ':', len) != NULL;
-    size_t size = 2 * len + strlen(fake) + 32;
-    char *text = malloc(size);
+    char *text = malloc(2 * len + nf + 2 * nd + 8);
     if (!text)
         return NULL;
-    int head = snprintf(text, size, "%.*s", (int)len, addr);
-    snprintf(text + head + 1, size - (size_t)head - 1, "%s:%d:%s%.*s%s:%d",
-             fake, port, v6 ? "[" : "", (int)len, addr, v6 ? "]" : "", port);
+    char *p = text;
+#define PUT(src, n) (memcpy(p, (src), (n)), p += (n))
+    PUT(addr, len);
+    *p++ = '\0';
+    PUT(fake, nf);
+    *p++ = ':';
+    PUT(digits, nd);
+    *p++ = ':';
+    if (v6)
+        *p++ = '[';
+    PUT(addr, len);
+    if (v6)
+        *p++ = ']';
+    *p++ = ':';
+    PUT(digits, nd);
+    *p = '\0';
+#undef PUT
     return text;
 }
 

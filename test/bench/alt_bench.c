@@ -10,7 +10,7 @@
  *                        [refresh_ms=N]
  *   alt_bench conns      ports=3:P3,6:P6,16:P16 log=FILE [requests=20000]
  *                        [conc=8,64]
- *   alt_bench failover   port=PF pids=P1,P2,P3 mode=multi|retry|easy
+ *   alt_bench failover   port=PF pids=P1,P2,P3 mode=multi|writes|easy
  *                        [before=3] [after=8] [conc=8] [header=1]
  *
  * Every loop is bounded in count and in time. Nodes are 127.0.0.1..16.
@@ -622,7 +622,6 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 struct req {
     CURL *h;
     struct curl_slist *headers;
-    bool retried;
     bool in_multi;
 };
 
@@ -671,7 +670,7 @@ struct loop {
     double duration_s;    /* > 0: run for this long instead */
     double kill_at_s;     /* > 0: SIGKILL kill_pid then */
     pid_t kill_pid;
-    bool log_header, retry;
+    bool log_header, writes; /* writes: not ALT_IDEMPOTENT */
     struct tracker *track;
     /* out */
     double secs, cpu;     /* of the measured window */
@@ -683,12 +682,6 @@ struct loop {
     double fail_at[16];   /* seconds after the kill of the first failures */
     char first_error[160];
 };
-
-static bool conn_level(CURLcode res)
-{
-    return res == CURLE_COULDNT_CONNECT || res == CURLE_GOT_NOTHING
-           || res == CURLE_SEND_ERROR || res == CURLE_RECV_ERROR;
-}
 
 static void note_result(struct loop *L, CURL *h, CURLcode res)
 {
@@ -723,7 +716,9 @@ static void maybe_kill(struct loop *L, uint64_t t0)
 
 static bool issue(CURLM *m, struct loop *L, struct req *r)
 {
-    if (L->lb && alt_curl_prepare(L->lb, r->h) != ALT_OK)
+    /* The fixed request stands for a read unless the loop says writes. */
+    if (L->lb && alt_curl_prepare_ex(L->lb, r->h, L->writes ? 0 : ALT_IDEMPOTENT)
+                     != ALT_OK)
         die("alt_curl_prepare failed");
     if (curl_multi_add_handle(m, r->h) != CURLM_OK)
         die("curl_multi_add_handle failed");
@@ -776,15 +771,16 @@ static void run_multi(struct loop *L)
             curl_multi_remove_handle(m, h);
             r->in_multi = false;
             inflight--;
-            if (L->retry && !r->retried && conn_level(res) && !stop) {
-                /* The caller's own retry, on a freshly prepared node. */
-                r->retried = true;
+            if (L->lb && alt_curl_retry(L->lb, h, res)) {
+                /* Re-prepared for another node: run it again. */
+                if (curl_multi_add_handle(m, h) != CURLM_OK)
+                    die("curl_multi_add_handle failed");
+                r->in_multi = true;
                 L->retried++;
-                added = issue(m, L, r);
+                added = true;
                 inflight++;
                 continue;
             }
-            r->retried = false;
             L->completed++;
             note_result(L, h, res);
             if (!timed && !measuring && L->completed == L->warmup) {
@@ -866,7 +862,7 @@ static void run_easy(struct loop *L)
             fprintf(stderr, "alt_bench: easy loop deadline passed\n");
             break;
         }
-        CURLcode res = alt_curl_perform(L->lb, r.h);
+        CURLcode res = alt_curl_perform_ex(L->lb, r.h, ALT_IDEMPOTENT);
         L->completed++;
         note_result(L, r.h, res);
     }
@@ -1307,7 +1303,7 @@ static int cmd_failover(int argc, char **argv)
         alt_lb_stop(L.lb);
     } else {
         L.conc = conc;
-        L.retry = strcmp(mode, "retry") == 0;
+        L.writes = strcmp(mode, "writes") == 0;
         run_multi(&L);
     }
     alt_lb_free(L.lb);
@@ -1321,16 +1317,18 @@ static int cmd_failover(int argc, char **argv)
     if (arg_long(argc, argv, "header", 0)) {
         printf("### 5. Failover: 3 nodes, 127.0.0.3 SIGKILLed after %.0f s "
                "of load, %.0f s more\n\n", before, after);
-        printf("multi = curl multi loop at concurrency %d, failed transfers "
-               "counted as failed; retry = the same loop, the caller re-adding "
-               "a transfer once after a connection-level failure; easy = "
-               "alt_curl_perform on one handle (the library retries) with the "
-               "background refresh thread. /localnodes on the survivors keeps "
-               "listing the dead node (worst case). Attempts = connections "
-               "the caller's handles tried to open to the dead node after the "
-               "kill.\n\n", conc);
+        printf("multi = curl multi loop at concurrency %d, requests marked "
+               "ALT_IDEMPOTENT (reads), failures sent elsewhere with "
+               "alt_curl_retry; writes = the same loop without ALT_IDEMPOTENT "
+               "(a request the dead node may have received fails rather "
+               "than being sent twice); easy = alt_curl_perform_ex(reads) on "
+               "one handle with the background refresh thread. /localnodes on "
+               "the survivors keeps listing the dead node (worst case). "
+               "Attempts = connections the caller's handles tried to open to "
+               "the dead node after the kill; retries = alt_curl_retry "
+               "calls that sent a request elsewhere.\n\n", conc);
         printf("| mode | requests ok | failed | failures at (s after kill) | "
-               "caller retries | attempts on dead node | first burst: "
+               "retries | attempts on dead node | first burst: "
                "attempts, last at | later attempts at (s after kill) |\n"
                "|---|---|---|---|---|---|---|---|\n");
     }

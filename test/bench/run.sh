@@ -292,7 +292,7 @@ for part in $parts; do
         ;;
     5)
         header=1
-        for mode in multi retry easy; do
+        for mode in multi writes easy; do
             for i in 1 2 3; do
                 mkdir -p "$tmp/f$i"
                 # One process per node (no master) so that SIGKILL kills it.
