@@ -172,17 +172,24 @@ int main(int argc, char **argv)
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "{}");
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &reply);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    /* A deadline for each whole request, retries on other nodes included
+     * (a CURLOPT_TIMEOUT set on the handle would bound each attempt), and
+     * a connect timeout so that a node that drops packets costs 1 s before
+     * the request goes elsewhere. */
+    alt_lb_set_timeouts(lb, 10000, 1000);
 
     long ok = 0;
     for (long i = 1; i <= requests; i++) {
         reply.len = 0;
         reply.text[0] = '\0';
-        /* 4. alt_curl_perform() = pick the next node (CURLOPT_CONNECT_TO),
-         * curl_easy_perform(), and a retry on another node if this one
-         * could not be reached. */
-        CURLcode res = alt_curl_perform(lb, easy);
+        /* 4. alt_curl_perform_ex() = pick the next node
+         * (CURLOPT_CONNECT_TO), curl_easy_perform(), and a retry on another
+         * node if this one could not be reached. ListTables is a read, so
+         * ALT_IDEMPOTENT lets it go elsewhere also when a node died after
+         * receiving it; a write that must not be applied twice would use
+         * alt_curl_perform() (retried only when provably not sent). */
+        CURLcode res = alt_curl_perform_ex(lb, easy, ALT_IDEMPOTENT);
         long status = 0;
         char *ip = NULL;
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -201,6 +208,9 @@ int main(int argc, char **argv)
     }
     printf("%ld of %ld requests answered 200\n", ok, requests);
 
+    /* 5. Give the handle back before freeing lb: it holds lb's CONNECT_TO
+     * list, which alt_lb_free() frees. */
+    alt_curl_release(lb, easy);
     curl_slist_free_all(headers);
     curl_easy_cleanup(easy);
     alt_lb_free(lb);

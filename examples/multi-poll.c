@@ -1,8 +1,10 @@
 /*
  * multi-poll: the alternator-example requests, several at a time, in a
- * curl_multi_poll() loop. The load balancer lives inside that loop: it adds
- * its own node-discovery request (GET /localnodes) to the multi handle when
- * one is due, so no thread and no alt_lb_refresh() call are needed.
+ * curl_multi_poll() loop. After one blocking alt_lb_refresh() at startup,
+ * the load balancer lives inside that loop: it adds its own node-discovery
+ * request (GET /localnodes) to the multi handle when one is due, so no
+ * thread is needed. A request that failed where another node can take it
+ * is sent there with alt_curl_retry().
  *
  *   multi-poll [--scheme http|https] [--port PORT] [--requests N]
  *              [--concurrency C] [--fake-domain HOST]
@@ -62,7 +64,9 @@ static size_t discard(char *data, size_t size, size_t nmemb, void *userdata)
 static int start(alt_lb *lb, CURLM *multi, struct slot *s, long request)
 {
     s->request = request;
-    if (alt_curl_prepare(lb, s->easy) != ALT_OK
+    /* ListTables is a read: ALT_IDEMPOTENT lets alt_curl_retry() send it
+     * elsewhere also if a node died after receiving it. */
+    if (alt_curl_prepare_ex(lb, s->easy, ALT_IDEMPOTENT) != ALT_OK
         || curl_multi_add_handle(multi, s->easy) != CURLM_OK) {
         printf("request %ld: could not be started\n", request);
         return -1;
@@ -130,8 +134,20 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* The caller's multi handle. Attaching lb to it starts the first
-     * discovery at once, inside this multi. */
+    /* A deadline for each whole request, retries on other nodes included,
+     * and a connect timeout so that a node that drops packets costs 1 s
+     * before the request goes elsewhere. */
+    alt_lb_set_timeouts(lb, 10000, 1000);
+
+    /* Learn every node before the first request, so that requests spread
+     * from the first one (without it they go to the seeds until the first
+     * discovery, which then runs inside the loop, has answered). */
+    if ((rc = alt_lb_refresh(lb)) != ALT_OK)
+        fprintf(stderr, "multi-poll: discovery failed (%s); starting with "
+                "the seeds\n", alt_strerror(rc));
+
+    /* The caller's multi handle. Attached, lb runs its later refreshes as
+     * small transfers of its own inside this multi. */
     CURLM *multi = curl_multi_init();
     if (!multi || (rc = alt_multi_attach(lb, multi)) != ALT_OK) {
         fprintf(stderr, "multi-poll: cannot attach: %s\n", alt_strerror(rc));
@@ -151,7 +167,6 @@ int main(int argc, char **argv)
         curl_easy_setopt(e, CURLOPT_URL, alt_lb_url(lb));
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{}");
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
         /* CURLOPT_PRIVATE is ours: the library's own transfers never
@@ -190,9 +205,16 @@ int main(int argc, char **argv)
             long status = 0;
             curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
             struct slot *s = (struct slot *)(void *)priv;
+            curl_multi_remove_handle(multi, e);
+            /* A failure another node can take: the handle is prepared for
+             * it; run it again. */
+            if (alt_curl_retry(lb, e, res)) {
+                if (curl_multi_add_handle(multi, e) == CURLM_OK)
+                    continue;
+                res = CURLE_FAILED_INIT;
+            }
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
             curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip);
-            curl_multi_remove_handle(multi, e);
             finished++;
             if (res != CURLE_OK)
                 printf("request %ld/%ld: failed: %s\n", s->request, requests,
@@ -221,10 +243,12 @@ int main(int argc, char **argv)
         printf(" %s", nodes[i]);
     printf("\n");
 
-    /* Detach (removes a refresh still in flight) before the multi goes. */
+    /* Teardown: detach first (it removes a refresh of lb's still in
+     * flight), give the handles back, then free what is left. */
     alt_multi_detach(lb);
     for (long k = 0; k < concurrency; k++) {
         curl_multi_remove_handle(multi, slots[k].easy);
+        alt_curl_release(lb, slots[k].easy);
         curl_easy_cleanup(slots[k].easy);
     }
     curl_multi_cleanup(multi);

@@ -4,6 +4,9 @@
  * built on an event library (libuv, libevent, ...). The load balancer needs
  * nothing special here: when it adds its own discovery request to the multi
  * handle, libcurl announces it through the timer callback like any other.
+ * What the program does for it: one alt_lb_refresh() at startup, the
+ * completions through alt_multi_info_read() and alt_curl_retry(), and
+ * alt_multi_detach() while its event loop still works.
  *
  *   multi-socket [--scheme http|https] [--port PORT] [--requests N]
  *                [--concurrency C] [--fake-domain HOST]
@@ -110,7 +113,9 @@ static size_t discard(char *data, size_t size, size_t nmemb, void *userdata)
 static int start(alt_lb *lb, CURLM *multi, struct slot *s, long request)
 {
     s->request = request;
-    if (alt_curl_prepare(lb, s->easy) != ALT_OK
+    /* ListTables is a read: ALT_IDEMPOTENT lets alt_curl_retry() send it
+     * elsewhere also if a node died after receiving it. */
+    if (alt_curl_prepare_ex(lb, s->easy, ALT_IDEMPOTENT) != ALT_OK
         || curl_multi_add_handle(multi, s->easy) != CURLM_OK) {
         printf("request %ld: could not be started\n", request);
         return -1;
@@ -178,6 +183,15 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* A deadline for each whole request, retries included, and a connect
+     * timeout so that a node that drops packets costs 1 s. */
+    alt_lb_set_timeouts(lb, 10000, 1000);
+    /* Learn every node before the first request, so that requests spread
+     * from the first one. */
+    if ((rc = alt_lb_refresh(lb)) != ALT_OK)
+        fprintf(stderr, "multi-socket: discovery failed (%s); starting with "
+                "the seeds\n", alt_strerror(rc));
+
     struct loop loop = {epoll_create1(0), -1};
     CURLM *multi = curl_multi_init();
     if (loop.epfd < 0 || !multi)
@@ -186,8 +200,10 @@ int main(int argc, char **argv)
     curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, &loop);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(multi, CURLMOPT_TIMERDATA, &loop);
-    /* The callbacks first, then attach: the first discovery starts now and
-     * reaches this loop through on_timer(). */
+    /* Attached, lb adds its later refreshes to this multi (from
+     * alt_curl_prepare() or alt_multi_info_read()); libcurl announces them
+     * through on_timer() and on_socket() like any transfer. Its transfer's
+     * CURLINFO_PRIVATE is NULL (alt_multi_is_internal() tells). */
     if ((rc = alt_multi_attach(lb, multi)) != ALT_OK) {
         fprintf(stderr, "multi-socket: cannot attach: %s\n", alt_strerror(rc));
         return 1;
@@ -206,7 +222,6 @@ int main(int argc, char **argv)
         curl_easy_setopt(e, CURLOPT_URL, alt_lb_url(lb));
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{}");
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
         curl_easy_setopt(e, CURLOPT_PRIVATE, &slots[k]);
@@ -259,9 +274,16 @@ int main(int argc, char **argv)
             long status = 0;
             curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
             struct slot *s = (struct slot *)(void *)priv;
+            curl_multi_remove_handle(multi, e);
+            /* A failure another node can take: the handle is prepared for
+             * it; adding it again sets a 0 ms timer like any add. */
+            if (alt_curl_retry(lb, e, res)) {
+                if (curl_multi_add_handle(multi, e) == CURLM_OK)
+                    continue;
+                res = CURLE_FAILED_INIT;
+            }
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
             curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip);
-            curl_multi_remove_handle(multi, e);
             finished++;
             if (res != CURLE_OK)
                 printf("request %ld/%ld: failed: %s\n", s->request, requests,
@@ -286,9 +308,14 @@ int main(int argc, char **argv)
         printf(" %s", nodes[i]);
     printf("\n");
 
+    /* Teardown, in this order: detach while the event loop still works
+     * (removing a refresh of lb's still in flight calls on_socket and
+     * on_timer, as any curl_multi_remove_handle does), give the handles
+     * back, then free the multi and the event loop. */
     alt_multi_detach(lb);
     for (long k = 0; k < concurrency; k++) {
         curl_multi_remove_handle(multi, slots[k].easy);
+        alt_curl_release(lb, slots[k].easy);
         curl_easy_cleanup(slots[k].easy);
     }
     curl_multi_cleanup(multi);

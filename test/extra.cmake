@@ -43,9 +43,8 @@ if(ALT_BUILD_EXAMPLES)
     if(NOT TARGET ${ex})
       continue()
     endif()
-    # Plain: one seed (not node 1), the rest learnt by discovery. The multi
-    # examples send their first requests to the seed while discovery runs in
-    # the loop, hence a few more requests.
+    # Plain: one seed (not node 1), the rest learnt by the discovery each
+    # example runs before its first request.
     add_test(NAME example_${ex}
       COMMAND ${alt_with_cluster} --nodes 3 --
               ${alt_check_example} ok $<TARGET_FILE:${ex}>
