@@ -306,7 +306,8 @@ ALT_EXTERN void alt_lb_stop(alt_lb *lb);
  */
 ALT_EXTERN alt_code alt_curl_prepare(alt_lb *lb, CURL *easy);
 
-/* alt_curl_prepare() with flags for this request (0 or ALT_IDEMPOTENT). */
+/* alt_curl_prepare() with flags for this request (0 or ALT_IDEMPOTENT).
+ * Since 0.2.0. */
 ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
                                         unsigned flags);
 
@@ -361,6 +362,7 @@ ALT_EXTERN void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result);
  *         continue;
  *     }
  * Thread-safe as long as each thread uses its own easy handle.
+ * Since 0.2.0.
  */
 ALT_EXTERN int alt_curl_retry(alt_lb *lb, CURL *easy, CURLcode result);
 
@@ -375,7 +377,8 @@ ALT_EXTERN int alt_curl_retry(alt_lb *lb, CURL *easy, CURLcode result);
  */
 ALT_EXTERN CURLcode alt_curl_perform(alt_lb *lb, CURL *easy);
 
-/* alt_curl_perform() with flags for this request (see alt_curl_prepare_ex). */
+/* alt_curl_perform() with flags for this request (see alt_curl_prepare_ex).
+ * Since 0.2.0. */
 ALT_EXTERN CURLcode alt_curl_perform_ex(alt_lb *lb, CURL *easy,
                                         unsigned flags);
 
@@ -391,6 +394,7 @@ ALT_EXTERN CURLcode alt_curl_perform_ex(alt_lb *lb, CURL *easy,
  * After alt_lb_free(), a handle lb prepared and did not release may only be
  * cleaned up (curl_easy_cleanup), reset (curl_easy_reset), or given a new
  * CURLOPT_CONNECT_TO before its next transfer: its list was freed.
+ * Since 0.2.0.
  */
 ALT_EXTERN void alt_curl_release(alt_lb *lb, CURL *easy);
 
@@ -408,7 +412,7 @@ ALT_EXTERN void alt_curl_release(alt_lb *lb, CURL *easy);
  * instead. May be called at any time; not thread-safe with
  * alt_curl_prepare().
  * Errors: ALT_E_INVALID_ARG (negative, over 24 hours, or connect_ms >
- * request_ms when both are set).
+ * request_ms when both are set). Since 0.2.0.
  */
 ALT_EXTERN alt_code alt_lb_set_timeouts(alt_lb *lb, long request_ms,
                                         long connect_ms);
@@ -422,6 +426,7 @@ ALT_EXTERN alt_code alt_lb_set_timeouts(alt_lb *lb, long request_ms,
  * nor above it when its own need is smaller. 0 (the default) means
  * libcurl's default. Errors: ALT_E_INVALID_ARG (n < 0 or over 1,000,000).
  * May be called at any time from the thread that drives the attached multi.
+ * Since 0.2.0.
  */
 ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
 
@@ -480,7 +485,8 @@ ALT_EXTERN CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue);
 
 /* Whether easy is a transfer of the library's on lb's multi (of lb or of
  * another alt_lb attached to the same multi): for socket or timer
- * callbacks that look at CURLINFO_PRIVATE. 0 when lb is not attached. */
+ * callbacks that look at CURLINFO_PRIVATE. 0 when lb is not attached.
+ * Since 0.2.0. */
 ALT_EXTERN int alt_multi_is_internal(const alt_lb *lb, const CURL *easy);
 
 /* Removes lb's transfer from the attached multi if one is running (see
