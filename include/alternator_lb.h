@@ -109,9 +109,10 @@ ALT_EXTERN alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
 
 /*
  * Frees lb: stops the background thread (alt_lb_stop()), detaches from a
- * multi handle (alt_multi_detach(); that multi must still exist), and frees
- * everything. NULL is a no-op. No transfer that lb prepared may still be
- * running, and no other thread may be using lb.
+ * multi handle (alt_multi_detach(); that multi must still exist, and its
+ * callbacks may be called), and frees everything. NULL is a no-op. No
+ * transfer that lb prepared may still be running, and no other thread may
+ * be using lb. Handles lb prepared: see alt_curl_release().
  */
 ALT_EXTERN void alt_lb_free(alt_lb *lb);
 
@@ -231,8 +232,8 @@ ALT_EXTERN size_t alt_lb_nodes(const alt_lb *lb, char addrs[][ALT_ADDR_MAX],
  * node asked is returned: ALT_E_UNREACHABLE, ALT_E_TIMEOUT,
  * ALT_E_HTTP_STATUS, ALT_E_BAD_RESPONSE, ALT_E_EMPTY_LIST; also ALT_E_NOMEM,
  * ALT_E_CURL, ALT_E_ABORTED (alt_lb_stop() was called meanwhile).
- * Nodes out of rotation whose back-off is over are asked first, all of
- * them, and each that answers is back in rotation.
+ * Nodes that failed and whose back-off is over are asked first, all of
+ * them (up to 16), and each that answers is back in rotation.
  * Thread-safe; concurrent calls run side by side, each on its own
  * connection, and none waits for another (so a log callback may take a lock
  * that a caller of alt_lb_refresh() holds).
@@ -315,11 +316,13 @@ ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
  * Tells lb how the transfer prepared on easy ended, so that a node at fault
  * is taken out of rotation. A node is at fault when it refused or reset the
  * connection, failed the TLS handshake, did not complete the TCP handshake
- * in time (a connect timeout), or dropped the connection before answering.
- * Nobody is at fault for a timeout after the request went out (the node may
- * be slow or the caller's loop may have stalled), for a transfer that timed
- * out while waiting for a connection slot of the caller's multi, for a local
- * error (EMFILE, ENFILE, out of memory), or for any HTTP status. A node at
+ * in time (a connect timeout), dropped the connection before answering, or
+ * did not answer in time. Nobody is at fault for a transfer that timed out
+ * while waiting for a connection slot of the caller's multi
+ * (CURLMOPT_MAX_TOTAL_CONNECTIONS), for a timeout seen by a multi loop that
+ * was away (no alt_multi_info_read() or alt_curl_prepare()) for more than
+ * half of the transfer's life, for a local error (EMFILE, ENFILE, out of
+ * memory), or for any HTTP status. A node at
  * fault is out of rotation for a back-off (1 s, doubling per consecutive
  * fault up to 30 s; never more than half of the listed nodes at once), then
  * gets one request on trial, and the next refresh asks it first.
@@ -409,8 +412,8 @@ ALT_EXTERN void alt_curl_release(alt_lb *lb, CURL *easy);
  *
  * libcurl offers no way to read an option back, so a CURLOPT_TIMEOUT you set
  * on the handle yourself bounds each attempt, not the request. Set it here
- * instead. May be called at any time; not thread-safe with
- * alt_curl_prepare().
+ * instead. May be called at any time, from any thread; applies to requests
+ * prepared after it.
  * Errors: ALT_E_INVALID_ARG (negative, over 24 hours, or connect_ms >
  * request_ms when both are set). Since 0.2.0.
  */
@@ -425,7 +428,8 @@ ALT_EXTERN alt_code alt_lb_set_timeouts(alt_lb *lb, long request_ms,
  * instead of setting the option yourself: lb never sets either below n,
  * nor above it when its own need is smaller. 0 (the default) means
  * libcurl's default. Errors: ALT_E_INVALID_ARG (n < 0 or over 1,000,000).
- * May be called at any time from the thread that drives the attached multi.
+ * May be called at any time, from any thread; applies from the next time
+ * lb sizes a pool.
  * Since 0.2.0.
  */
 ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
@@ -453,10 +457,11 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  *    does): call them while those callbacks still work, before you free
  *    your event loop.
  *
- * Connection pool: sets CURLMOPT_MAXCONNECTS to nodes x (transfers of yours
- * at once + 1) + 1 when that is more than libcurl's default, raises it as
- * nodes or transfers grow, never above half the file-descriptor limit
- * (RLIMIT_NOFILE) and never below alt_lb_set_maxconnects().
+ * Connection pool: once a transfer of yours was prepared on this multi,
+ * sets CURLMOPT_MAXCONNECTS to nodes x (your transfers at once + 1) + 1,
+ * never below libcurl 7.88's default (4 per transfer) nor
+ * alt_lb_set_maxconnects(), never above half the file-descriptor limit
+ * (RLIMIT_NOFILE) otherwise, and raises it as nodes or transfers grow.
  *
  * Several alt_lb may be attached to one multi (several clusters from one
  * loop): alt_multi_info_read() of any of them hides the transfers of all
