@@ -86,7 +86,7 @@ typedef struct alt__slot {
     unsigned flags;                 /* ALT_IDEMPOTENT */
     unsigned char verdict;          /* enum alt__verdict of the last one */
     bool set_sigv4, set_timeouts;   /* what prepare set, for release */
-    bool in_multi;                  /* counted in lb->multi_inflight */
+    unsigned in_multi;              /* lb->multi_gen it is counted in, or 0 */
     struct alt__slot *free_next;
 } alt__slot;
 
@@ -198,6 +198,7 @@ struct alt_lb {
     bool multi_pending;                     /* an add was refused; retry it */
     int64_t multi_last_call;                /* ms: prepare or info_read */
     int64_t multi_gap;                      /* ms: before this info_read */
+    unsigned multi_gen;                     /* attachments so far */
     size_t multi_inflight;                  /* caller's transfers running */
     size_t multi_inflight_high;
     long multi_maxconn;                     /* CURLMOPT_MAXCONNECTS set */

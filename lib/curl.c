@@ -226,8 +226,8 @@ void alt_curl_release(alt_lb *lb, CURL *easy)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 0L);
         curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 0L);
     }
-    if (slot->in_multi && lb->multi_inflight > 0
-        && atomic_load(&lb->attached)
+    if (slot->in_multi && slot->in_multi == lb->multi_gen
+        && lb->multi_inflight > 0 && atomic_load(&lb->attached)
         && pthread_equal(pthread_self(), lb->multi_thread))
         lb->multi_inflight--;
     alt__slot_forget(lb, easy);

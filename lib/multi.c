@@ -162,8 +162,8 @@ static void finish_job(alt_lb *lb, CURLcode result)
 
 void alt__multi_prepared(alt_lb *lb, alt__slot *slot)
 {
-    if (slot && !slot->in_multi) {
-        slot->in_multi = true;
+    if (slot && slot->in_multi != lb->multi_gen) {
+        slot->in_multi = lb->multi_gen;
         if (++lb->multi_inflight > lb->multi_inflight_high) {
             lb->multi_inflight_high = lb->multi_inflight;
             size_pool(lb);
@@ -191,6 +191,8 @@ alt_code alt_multi_attach(alt_lb *lb, CURLM *multi)
     lb->multi = multi;
     lb->multi_thread = pthread_self();
     lb->multi_inflight = lb->multi_inflight_high = 0;
+    if (++lb->multi_gen == 0) /* counts in slots of an earlier attachment */
+        lb->multi_gen = 1;    /* must not match; 0 means none */
     lb->multi_maxconn = 0;
     lb->peer = lb;
     pthread_mutex_lock(&attached_mu);
@@ -232,8 +234,8 @@ static void record(alt_lb *lb, CURL *easy, CURLcode result)
     do {
         alt__slot *slot = alt__record(m, easy, result, lb->multi_gap);
         if (slot) {
-            if (slot->in_multi) {
-                slot->in_multi = false;
+            if (slot->in_multi == m->multi_gen) {
+                slot->in_multi = 0;
                 if (m->multi_inflight > 0)
                     m->multi_inflight--;
             }
