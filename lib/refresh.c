@@ -27,16 +27,22 @@ bool alt__refresh_due(alt_lb *lb, int64_t now)
     return now >= atomic_load(&lb->due_active) && atomic_load(&lb->active);
 }
 
-bool alt__refresh_claim(alt_lb *lb)
+/* A refresh begins now: the next ones are due an interval later. */
+static void restart_intervals(alt_lb *lb)
 {
-    bool expected = false;
-    if (!atomic_compare_exchange_strong(&lb->refresh_busy, &expected, true))
-        return false;
     int64_t now = alt__now_ms();
     atomic_store(&lb->last_claim, now);
     atomic_store(&lb->active, false);
     atomic_store(&lb->due_active, now + atomic_load(&lb->active_ms));
     atomic_store(&lb->due_idle, now + atomic_load(&lb->idle_ms));
+}
+
+bool alt__refresh_claim(alt_lb *lb)
+{
+    bool expected = false;
+    if (!atomic_compare_exchange_strong(&lb->refresh_busy, &expected, true))
+        return false;
+    restart_intervals(lb);
     return true;
 }
 
@@ -128,6 +134,9 @@ alt_code alt_lb_refresh(alt_lb *lb)
     pthread_mutex_unlock(&lb->jobs_mu);
     alt_code rc = job ? ALT_OK : alt__job_new(lb, true, &job);
     if (rc == ALT_OK) {
+        /* It counts as the scheduled one: the documented start-up (this
+         * call, then a multi loop or the thread) asks no second time. */
+        restart_intervals(lb);
         rc = refresh_round(lb, job, stops);
         pthread_mutex_lock(&lb->jobs_mu);
         job->idle_next = lb->idle_jobs;
