@@ -212,8 +212,9 @@ ALT_EXTERN const char *alt_lb_url(const alt_lb *lb);
 
 /*
  * Copies the addresses of the nodes in rotation (listed by the last
- * discovery and not taken out after a failure) into addrs[0..max) and
- * returns how many there are in all, which may exceed max. addrs may be
+ * discovery and not taken out after a failure; if every one is out, those
+ * requests still go to) into addrs[0..max) and returns how many there are
+ * in all, which may exceed max. addrs may be
  * NULL when max is 0. The copies are the caller's; nothing returned points
  * into lb. Thread-safe; takes lb's node lock briefly.
  */
@@ -324,8 +325,10 @@ ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
  * half of the transfer's life, for a local error (EMFILE, ENFILE, out of
  * memory), or for any HTTP status. A node at
  * fault is out of rotation for a back-off (1 s, doubling per consecutive
- * fault up to 30 s; never more than half of the listed nodes at once), then
- * gets one request on trial, and the next refresh asks it first.
+ * fault up to 30 s), then gets one request on trial, and the next refresh
+ * asks it first. At most half of the listed nodes are out for good at
+ * once; one that fails beyond that still gets requests when no node in
+ * rotation is left to take them.
  *
  * alt_multi_info_read(), alt_curl_retry() and alt_curl_perform() call it
  * themselves. Calling it twice for one transfer, or for a handle lb never
@@ -448,7 +451,9 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  * through your timer and socket callbacks as usual.
  *
  * The library's transfer:
- *  - has CURLINFO_PRIVATE NULL; alt_multi_is_internal() recognises it;
+ *  - has CURLINFO_PRIVATE NULL; alt_multi_is_internal() recognises it
+ *    (libcurl 8.x's own internal transfers show a NULL private pointer in
+ *    socket callbacks too);
  *  - never reaches you through alt_multi_info_read(), and is added only
  *    while transfers of yours run (or from alt_curl_prepare()), so a loop
  *    that stops when its own transfers are done never waits for it;

@@ -52,6 +52,7 @@ typedef struct alt__node {
     _Atomic int64_t down_until;     /* monotonic ms; 0 = in rotation */
     _Atomic unsigned failures;      /* consecutive faults */
     _Atomic bool trial;             /* a request on trial is out */
+    _Atomic bool soft;              /* out, but used if no other is left */
     char *addr;                     /* the address; shares text's block */
     char *text;                     /* block holding addr and connect_to */
     uint32_t hash;                  /* of addr; lb->mu */
@@ -245,9 +246,12 @@ typedef struct alt__outcome {
 /* loop_gap_ms: how long before now the loop driving the transfer last
  * called into the library; -1 when nothing can stall (easy mode). */
 alt__outcome alt__classify(CURL *easy, CURLcode result, int64_t loop_gap_ms);
-/* Whether node may get a request now; claims the trial of a node whose
- * back-off is over. *now is read lazily (0 = not yet). */
-bool alt__eligible(alt__node *node, int64_t *now);
+/* Whether node may get a request now: ALT_TAKE, ALT_IF_NONE_BETTER (a node
+ * that failed while half of the nodes were out already), or ALT_SKIP.
+ * Claims the trial of a node whose back-off is over. *now is read lazily
+ * (0 = not yet). */
+enum { ALT_SKIP, ALT_IF_NONE_BETTER, ALT_TAKE };
+int alt__eligible(alt__node *node, int64_t *now);
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon);
 void alt__node_ok(alt_lb *lb, alt__node *node);
 bool alt__node_out(const alt__node *node, int64_t now);

@@ -15,7 +15,9 @@
  * where the previous new handle's did plus one: handles spread over the
  * nodes like one shared round-robin, without a counter shared between
  * threads (that costs a cache-line transfer per request). Nodes out of
- * rotation are skipped (health.c); if all are, the walk goes on regardless.
+ * rotation are skipped (health.c); a softly out one is taken only if no
+ * node in rotation is left, and if all are out the walk goes on
+ * regardless.
  * Sequentially consistent loads (plain loads on x86): see find_spares() in
  * nodes.c.
  */
@@ -26,10 +28,19 @@ static alt__node *pick(alt_lb *lb, alt__slot *slot)
                       : atomic_fetch_add_explicit(&lb->rr, 1,
                                                   memory_order_relaxed);
     int64_t now = 0;
-    alt__node *node = atomic_load(&lb->live[i % n]);
-    for (size_t k = 1; !alt__eligible(node, &now); k++) {
-        if (k == n) {
-            node = atomic_load(&lb->live[i % n]);
+    alt__node *node = atomic_load(&lb->live[i % n]), *fallback = NULL;
+    uint64_t at = i;
+    for (size_t k = 1;; k++) {
+        int e = alt__eligible(node, &now);
+        if (e == ALT_TAKE)
+            break;
+        if (e == ALT_IF_NONE_BETTER && !fallback) {
+            fallback = node;
+            at = i;
+        }
+        if (k == n) { /* none better: a soft one, or on regardless */
+            node = fallback ? fallback : atomic_load(&lb->live[at % n]);
+            i = at;
             break;
         }
         node = atomic_load(&lb->live[++i % n]);

@@ -20,8 +20,10 @@
  * alt__classify): a stalled loop times out healthy nodes' transfers.
  *
  * A node at fault leaves the rotation for a back-off, then gets one request
- * on trial; at most half of the listed nodes are out at once, since when
- * more look dead the client itself is the likelier culprit.
+ * on trial. At most half of the listed nodes are out for good at once: one
+ * that fails beyond that is out "softly", used only when no other node can
+ * take a request, since when more look dead the client itself is the
+ * likelier culprit.
  *
  * Calls down into nodes.c only; a fault sets a refresh due.
  */
@@ -97,31 +99,35 @@ bool alt__node_out(const alt__node *node, int64_t now)
     return atomic_load_explicit(&node->down_until, memory_order_relaxed) > now;
 }
 
-bool alt__eligible(alt__node *node, int64_t *now)
+int alt__eligible(alt__node *node, int64_t *now)
 {
     int64_t d = atomic_load_explicit(&node->down_until, memory_order_relaxed);
     if (d == 0)
-        return true;
+        return ALT_TAKE;
     if (*now == 0)
         *now = alt__now_ms();
     if (d > *now)
-        return false;
+        return atomic_load_explicit(&node->soft, memory_order_relaxed)
+               ? ALT_IF_NONE_BETTER : ALT_SKIP;
     /* The back-off is over: one request on trial at a time. The trial
      * holds the node out again for the minimum back-off, so that a trial
      * never reported done does not keep it out for long. */
     if (!atomic_compare_exchange_strong(&node->down_until, &d,
                                         *now + ALT_BACKOFF_MIN_MS))
-        return false;
+        return ALT_SKIP;
     atomic_store(&node->trial, true);
-    return true;
+    return ALT_TAKE;
 }
 
-/* Whether one more node may be out. Caller holds lb->mu. */
+/* Whether one more node may be taken out for good (not soft). Caller
+ * holds lb->mu. */
 static bool may_take_out(alt_lb *lb, int64_t now)
 {
     size_t n = atomic_load(&lb->nlive), out = 0;
-    for (size_t i = 0; i < n; i++)
-        out += alt__node_out(atomic_load(&lb->live[i]), now);
+    for (size_t i = 0; i < n; i++) {
+        const alt__node *node = atomic_load(&lb->live[i]);
+        out += alt__node_out(node, now) && !atomic_load(&node->soft);
+    }
     return out + 1 <= n / 2;
 }
 
@@ -138,21 +144,21 @@ void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon)
         backoff *= 2;
     if (backoff > ALT_BACKOFF_MAX_MS)
         backoff = ALT_BACKOFF_MAX_MS;
+    /* Out either way for the back-off; soft when half of the nodes are
+     * out already, so that it still gets requests if all else fails. */
     pthread_mutex_lock(&lb->mu);
-    bool out = was_trial || may_take_out(lb, now);
-    if (out)
-        atomic_store(&node->down_until, now + backoff);
+    bool soft = (!was_trial || atomic_load(&node->soft))
+                && !may_take_out(lb, now);
+    atomic_store(&node->soft, soft);
+    atomic_store(&node->down_until, now + backoff);
     pthread_mutex_unlock(&lb->mu);
     if (refresh_soon)
         alt__refresh_soon(lb);
-    if (out)
-        alt__log(lb, ALT_LOG_WARN, "node %s failed (%u in a row): out of "
-                 "rotation for %lld ms", node->addr, failures,
-                 (long long)backoff);
-    else
-        alt__log(lb, ALT_LOG_WARN, "node %s failed (%u in a row), kept in "
-                 "rotation: half of the nodes are out already", node->addr,
-                 failures);
+    alt__log(lb, ALT_LOG_WARN, "node %s failed (%u in a row): out of "
+             "rotation for %lld ms%s", node->addr, failures,
+             (long long)backoff,
+             soft ? ", used only if no other node is left (half of the "
+                    "nodes are out already)" : "");
 }
 
 void alt__node_ok(alt_lb *lb, alt__node *node)
@@ -163,5 +169,6 @@ void alt__node_ok(alt_lb *lb, alt__node *node)
     atomic_store(&node->failures, 0);
     atomic_store(&node->down_until, 0);
     atomic_store(&node->trial, false);
+    atomic_store(&node->soft, false);
     alt__log(lb, ALT_LOG_INFO, "node %s answers again", node->addr);
 }

@@ -251,6 +251,7 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
         atomic_store(&node->down_until, 0);
         atomic_store(&node->failures, 0);
         atomic_store(&node->trial, false);
+        atomic_store(&node->soft, false);
         node->mark = 0;
         at = index_find(lb, addr, len, h); /* the removal moved entries */
     }
