@@ -193,9 +193,10 @@ bool alt__node_busy(alt_lb *lb, const alt__node *node)
 /*
  * Lists the records nothing can use any more on lb->spares. Nothing can use
  * a record that is neither listed nor a seed (so no live slot holds it:
- * publish() also rewrites the slots past the count), is the target of no
- * discovery job (their targets are set under lb->mu), and is in no handle's
- * slot (a transfer not yet reported done). A prepare racing us marks its
+ * publish() also rewrites the slots past the count), is not in the answer
+ * being taken (lb->mark), is the target of no discovery job (their targets
+ * are set under lb->mu), and is in no handle's slot (a transfer not yet
+ * reported done). A prepare racing us marks its
  * slot ALT_PICKING before it reads the live set (both sides sequentially
  * consistent), so it either picked from the current set or we wait for its
  * pick to land in the slot. Records found stay spare while lb->mu is held.
@@ -205,7 +206,8 @@ static void find_spares(alt_lb *lb)
 {
     lb->spares_found = true;
     for (alt__node *n = lb->registry; n; n = n->next)
-        n->in_use = n->listed || n->seed || alt__node_busy(lb, n);
+        n->in_use = n->listed || n->seed || n->mark == lb->mark
+                    || alt__node_busy(lb, n);
     if (!alt__mark_handles_in_use(lb))
         return;
     for (alt__node *n = lb->registry; n; n = n->next)
@@ -242,7 +244,10 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
     } else {
         if (!lb->spares_found)
             find_spares(lb);
-        if (!(node = lb->spares)) {
+        /* A spare the answer has named since it was found is taken. */
+        while ((node = lb->spares) && node->mark == lb->mark)
+            lb->spares = node->spare_next;
+        if (!node) {
             free(text);
             return NULL;
         }
