@@ -323,7 +323,11 @@ ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
  * (CURLMOPT_MAX_TOTAL_CONNECTIONS), for a timeout seen by a multi loop that
  * was away (no alt_multi_info_read() or alt_curl_prepare()) for more than
  * half of the transfer's life, for a local error (EMFILE, ENFILE, out of
- * memory), or for any HTTP status. A node at
+ * memory), or for any HTTP status. With libcurl 7.x, a timeout during the
+ * TCP handshake counts only if the handshake's own CURLOPT_CONNECTTIMEOUT
+ * fired (set it, or use alt_lb_set_timeouts()): 7.x reports a transfer that
+ * spent its whole CURLOPT_TIMEOUT waiting for a connection slot the same way
+ * as one whose connect hit CURLOPT_TIMEOUT. A node at
  * fault is out of rotation for a back-off (1 s, doubling per consecutive
  * fault up to 30 s), then gets one request on trial, and the next refresh
  * asks it first. At most half of the listed nodes are out for good at

@@ -132,6 +132,7 @@ struct alt_lb {
     size_t live_high;                       /* most slots ever published */
     _Atomic int64_t due_active;             /* ms: next refresh while busy */
     bool sigv4;
+    bool curl7;                             /* libcurl 7.x at run time */
     _Atomic bool used;                      /* configuration is frozen */
     char *sigv4_param, *access_key, *secret_key;
     _Atomic long request_ms, connect_ms;    /* alt_lb_set_timeouts */
@@ -198,7 +199,8 @@ struct alt_lb {
     bool multi_job_added;                   /* multi_job->easy is in multi */
     bool multi_pending;                     /* an add was refused; retry it */
     int64_t multi_last_call;                /* ms: prepare or info_read */
-    int64_t multi_gap;                      /* ms: before this info_read */
+    int64_t multi_gap;                      /* ms: before this drain */
+    bool multi_draining;                    /* info_read has more to give */
     unsigned multi_gen;                     /* attachments so far */
     size_t multi_inflight;                  /* caller's transfers running */
     size_t multi_inflight_high;
@@ -245,7 +247,8 @@ typedef struct alt__outcome {
 } alt__outcome;
 /* loop_gap_ms: how long before now the loop driving the transfer last
  * called into the library; -1 when nothing can stall (easy mode). */
-alt__outcome alt__classify(CURL *easy, CURLcode result, int64_t loop_gap_ms);
+alt__outcome alt__classify(const alt_lb *lb, CURL *easy, CURLcode result,
+                           int64_t loop_gap_ms);
 /* Whether node may get a request now: ALT_TAKE, ALT_IF_NONE_BETTER (a node
  * that failed while half of the nodes were out already), or ALT_SKIP.
  * Claims the trial of a node whose back-off is over. *now is read lazily

@@ -141,7 +141,7 @@ alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result,
     alt__node *node = atomic_load_explicit(&slot->node, memory_order_acquire);
     if (!node || node == ALT_PICKING)
         return slot; /* recorded already */
-    alt__outcome o = alt__classify(easy, result, loop_gap_ms);
+    alt__outcome o = alt__classify(lb, easy, result, loop_gap_ms);
     slot->verdict = o.verdict;
     if (o.node_fault)
         alt__node_failed(lb, node, true);

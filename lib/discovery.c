@@ -317,7 +317,7 @@ static alt_code curl_failure(alt_lb *lb, alt__job *job, alt__node *target,
              job->errbuf[0] ? job->errbuf : curl_easy_strerror(result));
     /* Out of rotation if it is the node's fault, but no extra refresh:
      * this round goes on to the next candidate anyway. */
-    if (alt__classify(job->easy, result, job->multi ? -1 : lb->multi_gap)
+    if (alt__classify(lb, job->easy, result, job->multi ? -1 : lb->multi_gap)
             .node_fault)
         alt__node_failed(lb, target, false);
     switch (result) {

@@ -12,6 +12,7 @@
  *    that waited for a connection slot of its multi
  *    (CURLMOPT_MAX_TOTAL_CONNECTIONS) never got as far as the name lookup.
  *    (8.21 reports 0 for a reused connection too, which sends at once.)
+ *    7.x is the exception: see alt__classify.
  *  - "the node refused" is CURLINFO_OS_ERRNO: a failed connect() reports
  *    the network's errno, while a client out of file descriptors gets
  *    CURLE_COULDNT_CONNECT with errno 0 (7.88 and 8.21 alike).
@@ -47,7 +48,8 @@ static bool network_errno(long err)
     }
 }
 
-alt__outcome alt__classify(CURL *easy, CURLcode result, int64_t loop_gap_ms)
+alt__outcome alt__classify(const alt_lb *lb, CURL *easy, CURLcode result,
+                           int64_t loop_gap_ms)
 {
     alt__outcome o = {false, ALT_FINAL};
     if (result == CURLE_OK)
@@ -81,6 +83,18 @@ alt__outcome alt__classify(CURL *easy, CURLcode result, int64_t loop_gap_ms)
         if ((sent == 0 && lookup == 0)
             || (loop_gap_ms >= 0 && loop_gap_ms * 2000 > (int64_t)total))
             return o;
+        /* libcurl 7.x never times out a transfer while it waits for a
+         * connection slot: once it gets one, it starts connecting and fails
+         * it at once, just like a connect that hit CURLOPT_TIMEOUT. Only
+         * the handshake's own timeout (CURLOPT_CONNECTTIMEOUT) is told
+         * apart there, by errno ETIMEDOUT; the rest is the caller's
+         * deadline, spent queued or not: nobody's fault, and over. */
+        if (sent == 0 && lb->curl7) {
+            long err = 0;
+            curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
+            if (err != ETIMEDOUT)
+                return o;
+        }
         o.node_fault = true;
         if (sent > 0)
             return o; /* a timeout is never retried after sending */

@@ -124,6 +124,7 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
     if (!lb)
         return ALT_E_NOMEM;
     lb->https = https;
+    lb->curl7 = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
     lb->port = port;
     lb->tls_verify = true;
     lb->connect_timeout_ms = 1000;

@@ -170,7 +170,8 @@ void alt__multi_prepared(alt_lb *lb, alt__slot *slot)
         }
     }
     int64_t now = alt__now_ms();
-    lb->multi_last_call = now;
+    if (!lb->multi_draining)
+        lb->multi_last_call = now;
     if (lb->multi_pending
         || now >= atomic_load_explicit(&lb->due_active, memory_order_relaxed))
         kick(lb);
@@ -244,6 +245,12 @@ static void record(alt_lb *lb, CURL *easy, CURLcode result)
     } while ((m = m->peer) != lb);
 }
 
+static void end_drain(alt_lb *lb, int64_t now)
+{
+    lb->multi_draining = false;
+    lb->multi_last_call = now;
+}
+
 CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
 {
     int dummy;
@@ -252,9 +259,13 @@ CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
     *msgs_in_queue = 0;
     if (!lb || !lb->multi)
         return NULL;
+    /* How long the loop was away is measured once per drain of the queue:
+     * every message a stall left there is judged by it. */
     int64_t now = alt__now_ms();
-    lb->multi_gap = lb->multi_last_call ? now - lb->multi_last_call : 0;
-    lb->multi_last_call = now;
+    if (!lb->multi_draining) {
+        lb->multi_gap = lb->multi_last_call ? now - lb->multi_last_call : 0;
+        lb->multi_draining = true;
+    }
     CURLMsg *msg;
     while ((msg = curl_multi_info_read(lb->multi, msgs_in_queue))) {
         alt_lb *owner = job_owner(lb, msg->easy_handle);
@@ -267,8 +278,11 @@ CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
         }
         if (msg->msg == CURLMSG_DONE)
             record(lb, msg->easy_handle, msg->data.result);
+        if (*msgs_in_queue == 0)
+            end_drain(lb, now);
         return msg;
     }
+    end_drain(lb, now);
     /* Drained: start what is due, while the caller's transfers run. */
     if (ring_busy(lb)) {
         alt_lb *m = lb;
