@@ -109,8 +109,9 @@ ALT_EXTERN alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
 
 /*
  * Frees lb: stops the background thread (alt_lb_stop()), detaches from a
- * multi handle (alt_multi_detach(); that multi must still exist, and its
- * callbacks may be called), and frees everything. NULL is a no-op. No
+ * multi handle (alt_multi_detach(): that multi must still exist, its
+ * callbacks may be called, and the call must come from the thread that
+ * drives it), and frees everything. NULL is a no-op. No
  * transfer that lb prepared may still be running, and no other thread may
  * be using lb. Handles lb prepared: see alt_curl_release().
  */
@@ -192,7 +193,8 @@ typedef enum {
 
 /* A log sink. msg is valid only during the call. Called from whichever
  * thread does the work (a refresh may run on the background thread), never
- * with a library lock held, never from alt_curl_prepare(). */
+ * with a library lock held; from alt_curl_prepare() only on the thread
+ * that drives an attached multi, when it starts or ends a refresh there. */
 typedef void (*alt_log_fn)(void *userdata, alt_log_level level,
                            const char *msg);
 
@@ -250,9 +252,10 @@ ALT_EXTERN alt_code alt_lb_refresh(alt_lb *lb);
  */
 ALT_EXTERN alt_code alt_lb_start(alt_lb *lb);
 
-/* Stops and joins the thread started by alt_lb_start(). Returns promptly,
- * also while a refresh is waiting on a node that does not answer. A no-op
- * when not started. */
+/* Stops and joins the thread started by alt_lb_start(), and makes
+ * alt_lb_refresh() calls in progress return ALT_E_ABORTED. Returns
+ * promptly, also while a refresh is waiting on a node that does not
+ * answer. */
 ALT_EXTERN void alt_lb_stop(alt_lb *lb);
 
 /* ------------------------------------------------------------------------ */
@@ -294,8 +297,10 @@ ALT_EXTERN void alt_lb_stop(alt_lb *lb);
  * seeds. To spread from the first request, call alt_lb_refresh() once
  * before starting any.
  *
- * O(1) in the number of nodes; allocates nothing except the first time a
- * given easy handle is seen. Thread-safe: many threads may prepare at once,
+ * O(1) in the number of nodes (while nodes are out of rotation, a walk past
+ * them); allocates nothing except the first time a given easy handle is
+ * seen (with credentials, libcurl copies the three SigV4 strings at every
+ * call: 3 small allocations). Thread-safe: many threads may prepare at once,
  * each with its own handle, while a refresh replaces the list. Calls no
  * callback of the caller's, except libcurl's own from curl_multi_add_handle
  * when lb is attached to a multi and a refresh is due (see
@@ -320,14 +325,16 @@ ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
  * in time (a connect timeout), dropped the connection before answering, or
  * did not answer in time. Nobody is at fault for a transfer that timed out
  * while waiting for a connection slot of the caller's multi
- * (CURLMOPT_MAX_TOTAL_CONNECTIONS), for a timeout seen by a multi loop that
- * was away (no alt_multi_info_read() or alt_curl_prepare()) for more than
- * half of the transfer's life, for a local error (EMFILE, ENFILE, out of
- * memory), or for any HTTP status. With libcurl 7.x, a timeout during the
- * TCP handshake counts only if the handshake's own CURLOPT_CONNECTTIMEOUT
- * fired (set it, or use alt_lb_set_timeouts()): 7.x reports a transfer that
- * spent its whole CURLOPT_TIMEOUT waiting for a connection slot the same way
- * as one whose connect hit CURLOPT_TIMEOUT. A node at
+ * (CURLMOPT_MAX_TOTAL_CONNECTIONS), for a timeout that fired well after
+ * the one alt_lb_set_timeouts() gave the attempt (the loop driving it
+ * stalled, or it waited for a slot first; a CURLOPT_TIMEOUT of your own
+ * cannot be judged so), for a local error (EMFILE, ENFILE, out of memory),
+ * or for any HTTP status. With libcurl 7.x, a timeout during the TCP
+ * handshake counts only if the handshake's own connect timeout fired
+ * (connect_ms of alt_lb_set_timeouts(), or a CURLOPT_CONNECTTIMEOUT of
+ * yours): 7.x reports a transfer that spent its whole CURLOPT_TIMEOUT
+ * waiting for a connection slot the same way as one whose connect ran
+ * into CURLOPT_TIMEOUT. A node at
  * fault is out of rotation for a back-off (1 s, doubling per consecutive
  * fault up to 30 s), then gets one request on trial, and the next refresh
  * asks it first. At most half of the listed nodes are out for good at
@@ -336,7 +343,9 @@ ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
  *
  * alt_multi_info_read(), alt_curl_retry() and alt_curl_perform() call it
  * themselves. Calling it twice for one transfer, or for a handle lb never
- * prepared, is harmless. Thread-safe.
+ * prepared, is harmless - but not after alt_curl_retry() prepared the
+ * handle again: the outcome would be taken for the new attempt's.
+ * Thread-safe.
  */
 ALT_EXTERN void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result);
 
@@ -348,7 +357,8 @@ ALT_EXTERN void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result);
  *    with ALT_IDEMPOTENT and the connection broke (not a timeout) after
  *    sending;
  *  - a node of the rotation has not been tried by this request yet (so
- *    every node is tried once before the failure is final);
+ *    every node is tried once before the failure is final, up to 16
+ *    attempts);
  *  - the request timeout of alt_lb_set_timeouts(), if set, is not over.
  * Then easy is prepared for that node (CURLOPT_TIMEOUT_MS set to what is
  * left of the request timeout) and 1 is returned: run the transfer again,
@@ -364,9 +374,10 @@ ALT_EXTERN void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result);
  * Typical use:
  *     do result = curl_easy_perform(easy);
  *     while (alt_curl_retry(lb, easy, result));
- * or, in a completion loop:
+ * or, in a completion loop (the message is gone once the handle is):
+ *     CURLcode result = msg->data.result;
  *     curl_multi_remove_handle(multi, easy);
- *     if (alt_curl_retry(lb, easy, msg->data.result)) {
+ *     if (alt_curl_retry(lb, easy, result)) {
  *         curl_multi_add_handle(multi, easy);
  *         still_running++;
  *         continue;
@@ -478,7 +489,12 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  *
  * Use alt_multi_info_read() instead of curl_multi_info_read(), and call
  * alt_multi_detach() (or alt_lb_free()) before curl_multi_cleanup(). Call
- * it, and every alt_multi_* function, from the thread that drives multi.
+ * it, and every alt_multi_* function, from the thread that drives multi,
+ * and not from inside a libcurl callback; so too alt_lb_free() of an
+ * attached lb. Prepare the transfers of yours on that thread too: those
+ * prepared elsewhere are not seen as running there (so refreshes wait for
+ * a prepare on it), and one prepared there counts as running until its
+ * completion is read, released, or prepared again.
  * Errors: ALT_E_INVALID_ARG, ALT_E_STATE (attached to another multi),
  * ALT_E_NOMEM, ALT_E_CURL.
  */
@@ -505,7 +521,8 @@ ALT_EXTERN int alt_multi_is_internal(const alt_lb *lb, const CURL *easy);
 
 /* Removes lb's transfer from the attached multi if one is running (see
  * alt_multi_attach() for the callbacks that may fire) and forgets the
- * multi. A no-op when not attached. */
+ * multi. A no-op when not attached. From the thread that drives the multi,
+ * not from inside a libcurl callback. */
 ALT_EXTERN void alt_multi_detach(alt_lb *lb);
 
 #ifdef __cplusplus

@@ -86,7 +86,8 @@ typedef struct alt__slot {
     unsigned attempts;              /* of the current request */
     unsigned flags;                 /* ALT_IDEMPOTENT */
     unsigned char verdict;          /* enum alt__verdict of the last one */
-    bool set_sigv4, set_timeouts;   /* what prepare set, for release */
+    long try_timeout, try_connect;  /* ms the library gave this attempt */
+    bool set_sigv4, set_timeout, set_connect; /* what prepare set */
     unsigned in_multi;              /* lb->multi_gen it is counted in, or 0 */
     struct alt__slot *free_next;
 } alt__slot;
@@ -115,6 +116,7 @@ typedef struct alt__job {
     size_t nprobe;                  /* the first nprobe are probes */
     size_t attempt;                 /* candidates tried in this round */
     bool got_list;                  /* this round has accepted a list */
+    int scope;                      /* of the request running */
     alt_code last;                  /* error of the last failed attempt */
     char *body;
     size_t len, cap;
@@ -176,7 +178,7 @@ struct alt_lb {
     /* Refresh scheduling. */
     _Atomic int64_t due_idle;               /* ms: next refresh when idle */
     _Atomic int64_t last_claim;             /* ms: the last refresh began */
-    _Atomic bool refresh_busy;              /* one scheduled refresh at a time */
+    _Atomic int64_t busy_since;             /* ms: a scheduled refresh's claim */
     _Atomic int scope;                      /* 2 rack, 1 dc, 0 none */
     _Atomic size_t refresh_rr;              /* rotates discovery targets */
 
@@ -198,9 +200,6 @@ struct alt_lb {
     alt__job *multi_job;
     bool multi_job_added;                   /* multi_job->easy is in multi */
     bool multi_pending;                     /* an add was refused; retry it */
-    int64_t multi_last_call;                /* ms: prepare or info_read */
-    int64_t multi_gap;                      /* ms: before this drain */
-    bool multi_draining;                    /* info_read has more to give */
     unsigned multi_gen;                     /* attachments so far */
     size_t multi_inflight;                  /* caller's transfers running */
     size_t multi_inflight_high;
@@ -234,6 +233,7 @@ size_t alt__canonical_host(const char *s, size_t len, bool allow_ipv6,
 alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len);
 void alt__intern_done(alt_lb *lb);
 alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n);
+void alt__set_listed_locked(alt_lb *lb, alt__node *const *nodes, size_t n);
 /* New texts for every record under a new fake domain: all or nothing.
  * texts receives nregistry blocks for alt__commit_texts(). */
 alt_code alt__make_texts(const alt_lb *lb, const char *fake, char ***texts);
@@ -245,10 +245,11 @@ typedef struct alt__outcome {
     bool node_fault;                /* the node is to blame */
     unsigned char verdict;          /* enum alt__verdict */
 } alt__outcome;
-/* loop_gap_ms: how long before now the loop driving the transfer last
- * called into the library; -1 when nothing can stall (easy mode). */
-alt__outcome alt__classify(const alt_lb *lb, CURL *easy, CURLcode result,
-                           int64_t loop_gap_ms);
+/* timeout_ms, connect_ms: the timeouts the library gave the attempt, 0
+ * where it gave none (see fired_late in health.c); curl7: libcurl 7.x at
+ * run time. */
+alt__outcome alt__classify(CURL *easy, CURLcode result, long timeout_ms,
+                           long connect_ms, bool curl7);
 /* Whether node may get a request now: ALT_TAKE, ALT_IF_NONE_BETTER (a node
  * that failed while half of the nodes were out already), or ALT_SKIP.
  * Claims the trial of a node whose back-off is over. *now is read lazily
@@ -279,6 +280,10 @@ alt__node *alt__next_candidate(alt__job *job);
 bool alt__node_busy(alt_lb *lb, const alt__node *node);
 alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
                           alt__node **out, size_t max, size_t *n);
+/* alt__parse_nodes(), and the list put in rotation under the same hold of
+ * lb->mu, so that a concurrent answer cannot reuse its records. */
+alt_code alt__accept_nodes(alt_lb *lb, const char *body, size_t len,
+                           alt__node **out, size_t max, size_t *n);
 
 /* refresh.c: when a refresh is due, and who runs it. */
 bool alt__refresh_due(alt_lb *lb, int64_t now);
@@ -290,10 +295,10 @@ void alt__refresh_soon(alt_lb *lb);
 void alt__multi_prepared(alt_lb *lb, alt__slot *slot);
 
 /* curl.c */
-alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry);
-/* Records the outcome of the attempt on easy; its slot, or NULL.
- * loop_gap_ms as for alt__classify. */
-alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result,
-                       int64_t loop_gap_ms);
+/* in_loop: for a transfer of the caller's multi loop, if attached. */
+alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
+                      bool in_loop);
+/* Records the outcome of the attempt on easy; its slot, or NULL. */
+alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result);
 
 #endif /* ALT_PRIVATE_H */

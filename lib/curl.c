@@ -50,18 +50,50 @@ static alt__node *pick(alt_lb *lb, alt__slot *slot)
     return node;
 }
 
-static bool set_timeouts(CURL *easy, long request_ms, long connect_ms)
+/*
+ * The request timeouts of alt_lb_set_timeouts(): the first attempt starts
+ * the request's clock, a retry gets what is left of it (alt_curl_retry()
+ * checked that something is). Options the library set on the handle before
+ * and that are off now go back to libcurl's default. Remembers what the
+ * attempt got, for judging its timeout (health.c) and for release.
+ */
+static bool set_timeouts(alt_lb *lb, CURL *easy, alt__slot *slot, bool retry)
 {
+    long request_ms = atomic_load_explicit(&lb->request_ms, memory_order_relaxed);
+    long connect_ms = atomic_load_explicit(&lb->connect_ms, memory_order_relaxed);
+    if (!slot) {
+        if (request_ms > 0)
+            curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request_ms);
+        if (connect_ms > 0)
+            curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+        return true;
+    }
+    if (request_ms > 0) {
+        int64_t now = alt__fine_ms();
+        if (!retry || !slot->deadline)
+            slot->deadline = now + request_ms;
+        else
+            request_ms = slot->deadline > now ? (long)(slot->deadline - now)
+                                              : 1;
+    }
     if (connect_ms > request_ms && request_ms > 0)
         connect_ms = request_ms;
-    return (request_ms <= 0
-            || curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request_ms) == CURLE_OK)
-           && (connect_ms <= 0
-               || curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms)
-                      == CURLE_OK);
+    slot->try_timeout = request_ms;
+    slot->try_connect = connect_ms;
+    if ((request_ms > 0 || slot->set_timeout)
+        && curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request_ms) != CURLE_OK)
+        return false;
+    if ((connect_ms > 0 || slot->set_connect)
+        && curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms)
+               != CURLE_OK)
+        return false;
+    slot->set_timeout = request_ms > 0;
+    slot->set_connect = connect_ms > 0;
+    return true;
 }
 
-alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry)
+alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
+                      bool in_loop)
 {
     if (!lb || !easy || (flags & ~ALT_IDEMPOTENT))
         return ALT_E_INVALID_ARG;
@@ -69,6 +101,7 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry)
     /* The mark keeps the picked node's record from being reused for
      * another address until the transfer is recorded (nodes.c). */
     alt__slot *slot = alt__slot_for(lb, easy);
+    alt__node *node;
     if (slot) {
         atomic_store(&slot->node, ALT_PICKING);
         if (!retry) {
@@ -79,8 +112,13 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry)
         }
         slot->attempts++;
         slot->verdict = ALT_FINAL;
+        node = pick(lb, slot);
+    } else {
+        /* Nothing would pin a picked record: a seed's is never reused. */
+        node = lb->seeds[atomic_fetch_add_explicit(&lb->rr, 1,
+                                                   memory_order_relaxed)
+                         % lb->nseeds];
     }
-    alt__node *node = pick(lb, slot);
     bool ok = curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to)
               == CURLE_OK;
     if (ok && lb->sigv4) {
@@ -90,23 +128,10 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry)
         if (slot)
             slot->set_sigv4 = true;
     }
-    long request_ms = atomic_load_explicit(&lb->request_ms, memory_order_relaxed);
-    long connect_ms = atomic_load_explicit(&lb->connect_ms, memory_order_relaxed);
-    if (ok && (request_ms > 0 || connect_ms > 0)) {
-        /* The first attempt starts the request's clock; a retry gets what
-         * is left of it (alt_curl_retry() checked that something is). */
-        if (slot && request_ms > 0) {
-            int64_t now = alt__fine_ms();
-            if (!retry || !slot->deadline)
-                slot->deadline = now + request_ms;
-            else
-                request_ms = slot->deadline > now
-                             ? (long)(slot->deadline - now) : 1;
-        }
-        ok = set_timeouts(easy, request_ms, connect_ms);
-        if (slot)
-            slot->set_timeouts = true;
-    }
+    if (ok && (atomic_load_explicit(&lb->request_ms, memory_order_relaxed)
+               || atomic_load_explicit(&lb->connect_ms, memory_order_relaxed)
+               || (slot && (slot->set_timeout || slot->set_connect))))
+        ok = set_timeouts(lb, easy, slot, retry);
     if (!ok) {
         if (slot)
             atomic_store(&slot->node, NULL);
@@ -116,7 +141,7 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry)
         atomic_store_explicit(&slot->node, node, memory_order_release);
     if (!atomic_load_explicit(&lb->active, memory_order_relaxed))
         atomic_store_explicit(&lb->active, true, memory_order_relaxed);
-    if (atomic_load_explicit(&lb->attached, memory_order_acquire)
+    if (in_loop && atomic_load_explicit(&lb->attached, memory_order_acquire)
         && pthread_equal(pthread_self(), lb->multi_thread))
         alt__multi_prepared(lb, slot);
     return slot ? ALT_OK : ALT_E_NOMEM;
@@ -124,16 +149,15 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry)
 
 alt_code alt_curl_prepare(alt_lb *lb, CURL *easy)
 {
-    return alt__prepare(lb, easy, 0, false);
+    return alt__prepare(lb, easy, 0, false, true);
 }
 
 alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy, unsigned flags)
 {
-    return alt__prepare(lb, easy, flags, false);
+    return alt__prepare(lb, easy, flags, false, true);
 }
 
-alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result,
-                       int64_t loop_gap_ms)
+alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result)
 {
     alt__slot *slot = alt__slot_find(lb, easy);
     if (!slot)
@@ -141,7 +165,8 @@ alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result,
     alt__node *node = atomic_load_explicit(&slot->node, memory_order_acquire);
     if (!node || node == ALT_PICKING)
         return slot; /* recorded already */
-    alt__outcome o = alt__classify(lb, easy, result, loop_gap_ms);
+    alt__outcome o = alt__classify(easy, result, slot->try_timeout,
+                                   slot->try_connect, lb->curl7);
     slot->verdict = o.verdict;
     if (o.node_fault)
         alt__node_failed(lb, node, true);
@@ -155,14 +180,16 @@ alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result,
 void alt_curl_done(alt_lb *lb, CURL *easy, CURLcode result)
 {
     if (lb && easy)
-        alt__record(lb, easy, result, -1);
+        alt__record(lb, easy, result);
 }
 
-int alt_curl_retry(alt_lb *lb, CURL *easy, CURLcode result)
+/* alt_curl_retry(); in_loop: a transfer of the caller's multi loop (not
+ * of alt_curl_perform), counted as running there. */
+static int retry(alt_lb *lb, CURL *easy, CURLcode result, bool in_loop)
 {
     if (!lb || !easy)
         return 0;
-    alt__slot *slot = alt__record(lb, easy, result, -1);
+    alt__slot *slot = alt__record(lb, easy, result);
     if (!slot || slot->verdict == ALT_FINAL
         || (slot->verdict == ALT_SENT_BROKEN
             && !(slot->flags & ALT_IDEMPOTENT)))
@@ -175,11 +202,16 @@ int alt_curl_retry(alt_lb *lb, CURL *easy, CURLcode result)
         return 0;
     if (slot->deadline && alt__fine_ms() >= slot->deadline)
         return 0;
-    if (alt__prepare(lb, easy, slot->flags, true) != ALT_OK)
+    if (alt__prepare(lb, easy, slot->flags, true, in_loop) != ALT_OK)
         return 0;
     alt__log(lb, ALT_LOG_INFO, "retrying on another node (attempt %u): %s",
              slot->attempts, curl_easy_strerror(result));
     return 1;
+}
+
+int alt_curl_retry(alt_lb *lb, CURL *easy, CURLcode result)
+{
+    return retry(lb, easy, result, true);
 }
 
 /* One connection per node in the handle's private pool (libcurl's default
@@ -204,14 +236,14 @@ CURLcode alt_curl_perform_ex(alt_lb *lb, CURL *easy, unsigned flags)
 {
     if (!lb || !easy)
         return CURLE_BAD_FUNCTION_ARGUMENT;
-    alt_code rc = alt__prepare(lb, easy, flags, false);
+    alt_code rc = alt__prepare(lb, easy, flags, false, false);
     if (rc == ALT_E_INVALID_ARG || rc == ALT_E_CURL)
         return CURLE_BAD_FUNCTION_ARGUMENT;
     CURLcode result;
     do {
         size_easy_pool(lb, easy);
         result = curl_easy_perform(easy);
-    } while (alt_curl_retry(lb, easy, result));
+    } while (retry(lb, easy, result, false));
     return result;
 }
 
@@ -233,13 +265,14 @@ void alt_curl_release(alt_lb *lb, CURL *easy)
         curl_easy_setopt(easy, CURLOPT_USERNAME, (char *)NULL);
         curl_easy_setopt(easy, CURLOPT_PASSWORD, (char *)NULL);
     }
-    if (slot->set_timeouts) {
+    if (slot->set_timeout)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 0L);
+    if (slot->set_connect)
         curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 0L);
-    }
-    if (slot->in_multi && slot->in_multi == lb->multi_gen
-        && lb->multi_inflight > 0 && atomic_load(&lb->attached)
-        && pthread_equal(pthread_self(), lb->multi_thread))
+    if (atomic_load(&lb->attached)
+        && pthread_equal(pthread_self(), lb->multi_thread)
+        && slot->in_multi && slot->in_multi == lb->multi_gen
+        && lb->multi_inflight > 0)
         lb->multi_inflight--;
     alt__slot_forget(lb, easy);
 }

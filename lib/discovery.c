@@ -123,9 +123,9 @@ alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target)
     CURLcode rc = curl_easy_setopt(job->easy, CURLOPT_CONNECT_TO,
                                    &target->connect_to);
     pthread_mutex_unlock(&lb->mu);
+    job->scope = atomic_load(&lb->scope);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(job->easy, CURLOPT_URL,
-                              lb->nodes_url[atomic_load(&lb->scope)]);
+        rc = curl_easy_setopt(job->easy, CURLOPT_URL, lb->nodes_url[job->scope]);
     if (rc != CURLE_OK) {
         atomic_store(&job->target, NULL);
         return ALT_E_NOMEM;
@@ -200,12 +200,14 @@ alt__node *alt__next_candidate(alt__job *job)
     return NULL;
 }
 
-/* Validates and interns the addresses of a /localnodes body. Invalid entries
- * are dropped (and logged); duplicates are kept once. The work that needs
- * no lock (JSON, validation, canonical forms) is done before taking
- * lb->mu, which then covers only the index lookups. */
-alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
-                          alt__node **out, size_t max, size_t *n)
+/* Validates and interns the addresses of a /localnodes body, and when
+ * publish is set puts them in rotation. Invalid entries are dropped (and
+ * logged); duplicates are kept once. The work that needs no lock (JSON,
+ * validation, canonical forms) is done before taking lb->mu, which then
+ * covers only the index lookups and the publication. */
+static alt_code take_answer(alt_lb *lb, const char *body, size_t len,
+                            alt__node **out, size_t max, size_t *n,
+                            bool publish)
 {
     *n = 0;
     /* A list of strings needs depth 1; depth 2 lets a stray array or object
@@ -293,6 +295,8 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
         }
     }
     alt__intern_done(lb);
+    if (publish && rc == ALT_OK && *n > 0)
+        alt__set_listed_locked(lb, out, *n);
     pthread_mutex_unlock(&lb->mu);
     free(canon);
     free(at);
@@ -309,6 +313,18 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
     return rc;
 }
 
+alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
+                          alt__node **out, size_t max, size_t *n)
+{
+    return take_answer(lb, body, len, out, max, n, false);
+}
+
+alt_code alt__accept_nodes(alt_lb *lb, const char *body, size_t len,
+                           alt__node **out, size_t max, size_t *n)
+{
+    return take_answer(lb, body, len, out, max, n, true);
+}
+
 static alt_code curl_failure(alt_lb *lb, alt__job *job, alt__node *target,
                              CURLcode result)
 {
@@ -317,8 +333,8 @@ static alt_code curl_failure(alt_lb *lb, alt__job *job, alt__node *target,
              job->errbuf[0] ? job->errbuf : curl_easy_strerror(result));
     /* Out of rotation if it is the node's fault, but no extra refresh:
      * this round goes on to the next candidate anyway. */
-    if (alt__classify(lb, job->easy, result, job->multi ? -1 : lb->multi_gap)
-            .node_fault)
+    if (alt__classify(job->easy, result, lb->total_timeout_ms,
+                      lb->connect_timeout_ms, lb->curl7).node_fault)
         alt__node_failed(lb, target, false);
     switch (result) {
     case CURLE_OPERATION_TIMEDOUT: return ALT_E_TIMEOUT;
@@ -345,12 +361,14 @@ static alt_code finish(alt_lb *lb, alt__job *job, alt__node *target,
     }
     alt__node *found[ALT_MAX_LISTED];
     size_t n;
-    alt_code rc = alt__parse_nodes(lb, job->body ? job->body : "", job->len,
-                                   found, ALT_MAX_LISTED, &n);
+    alt_code rc = alt__accept_nodes(lb, job->body ? job->body : "", job->len,
+                                    found, ALT_MAX_LISTED, &n);
     if (rc == ALT_E_EMPTY_LIST) {
-        int scope = atomic_load(&lb->scope);
+        int scope = job->scope;
         if (scope > 0) {
-            atomic_store(&lb->scope, scope - 1);
+            /* Once per scope, however many rounds were asking in it. */
+            int expected = scope;
+            atomic_compare_exchange_strong(&lb->scope, &expected, scope - 1);
             alt__log(lb, ALT_LOG_WARN, "/localnodes from %s: no node in %s "
                      "%s; widening the scope", target->addr,
                      scope == 2 ? "rack" : "datacenter",
@@ -362,7 +380,6 @@ static alt_code finish(alt_lb *lb, alt__job *job, alt__node *target,
     }
     if (rc != ALT_OK)
         return rc;
-    alt__set_listed(lb, found, n);
     job->got_list = true;
     alt__log(lb, ALT_LOG_DEBUG, "/localnodes from %s: %zu nodes",
              target->addr, n);

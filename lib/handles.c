@@ -119,7 +119,8 @@ static alt__slot *insert(alt_lb *lb, const CURL *easy)
     s->attempts = 0;
     s->flags = 0;
     s->verdict = ALT_FINAL;
-    s->set_sigv4 = s->set_timeouts = false;
+    s->try_timeout = s->try_connect = 0;
+    s->set_sigv4 = s->set_timeout = s->set_connect = false;
     s->in_multi = 0;
     s->free_next = NULL;
     atomic_store_explicit(&s->easy, easy, memory_order_release);

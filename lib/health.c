@@ -9,16 +9,19 @@
  *    reused connection only adds more. Timings are no such signal: 8.21
  *    records a pretransfer time for every finished transfer.
  *  - "it tried to connect" is CURLINFO_NAMELOOKUP_TIME_T > 0: a transfer
- *    that waited for a connection slot of its multi
+ *    that timed out waiting for a connection slot of its multi
  *    (CURLMOPT_MAX_TOTAL_CONNECTIONS) never got as far as the name lookup.
  *    (8.21 reports 0 for a reused connection too, which sends at once.)
- *    7.x is the exception: see alt__classify.
- *  - "the node refused" is CURLINFO_OS_ERRNO: a failed connect() reports
- *    the network's errno, while a client out of file descriptors gets
- *    CURLE_COULDNT_CONNECT with errno 0 (7.88 and 8.21 alike).
- *
- * A timeout is judged by when the caller's loop last called in (see
- * alt__classify): a stalled loop times out healthy nodes' transfers.
+ *  - "the node refused" is CURLINFO_OS_ERRNO, and that the process can open
+ *    a socket: a client out of file descriptors gets CURLE_COULDNT_CONNECT
+ *    with errno 0 on a fresh handle, and with the errno of an earlier
+ *    transfer on a reused one (7.88).
+ *  - "the node was slow" is a timeout that fired on time: one that fired
+ *    well after the timeout the library set (alt_lb_set_timeouts, the
+ *    discovery's own) means the loop driving the transfer stalled, or it
+ *    waited for a connection slot first. A CURLOPT_TIMEOUT of the caller's
+ *    cannot be judged so; libcurl 8.6+ tells the queued part
+ *    (CURLINFO_QUEUE_TIME_T). 7.x is the exception: see alt__classify.
  *
  * A node at fault leaves the rotation for a back-off, then gets one request
  * on trial. At most half of the listed nodes are out for good at once: one
@@ -31,6 +34,8 @@
 #include "alt_private.h"
 
 #include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static bool network_errno(long err)
 {
@@ -48,8 +53,30 @@ static bool network_errno(long err)
     }
 }
 
-alt__outcome alt__classify(const alt_lb *lb, CURL *easy, CURLcode result,
-                           int64_t loop_gap_ms)
+/* Whether the process can open a socket right now: a refused-looking
+ * failure while it cannot is the client's (7.88 even keeps the errno of
+ * an earlier transfer of the handle when socket() fails). */
+static bool can_open_socket(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* A timeout "fired late" when the transfer ended well after the timeout
+ * the library gave it: the loop driving it was elsewhere (a stall), or it
+ * waited for a connection slot first. Then nobody can say how fast the
+ * node was. 0: the library does not know the timeout (the caller's own). */
+static bool fired_late(curl_off_t total_us, long timeout_ms)
+{
+    return timeout_ms > 0
+           && total_us / 1000 > (curl_off_t)timeout_ms * 3 / 2 + 250;
+}
+
+alt__outcome alt__classify(CURL *easy, CURLcode result, long timeout_ms,
+                           long connect_ms, bool curl7)
 {
     alt__outcome o = {false, ALT_FINAL};
     if (result == CURLE_OK)
@@ -60,7 +87,7 @@ alt__outcome alt__classify(const alt_lb *lb, CURL *easy, CURLcode result,
     case CURLE_COULDNT_CONNECT: {
         long err = 0;
         curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
-        o.node_fault = network_errno(err);
+        o.node_fault = network_errno(err) && can_open_socket();
         break;
     }
     case CURLE_COULDNT_RESOLVE_HOST:  /* a node named by a host name */
@@ -73,23 +100,32 @@ alt__outcome alt__classify(const alt_lb *lb, CURL *easy, CURLcode result,
     case CURLE_OPERATION_TIMEDOUT: {
         /* Nothing sent and no name lookup: the transfer was still queued
          * in the caller's multi, nobody's fault. (A reused connection
-         * makes no lookup either, but sends at once.) Otherwise the node
-         * did not connect or answer in time, unless the loop driving the
-         * transfer was away for more than half of its life: then it may
-         * have stalled, and the answer may be waiting unread. */
+         * makes no lookup either, but sends at once.) */
         curl_off_t lookup = 0, total = 0;
         curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
         curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
-        if ((sent == 0 && lookup == 0)
-            || (loop_gap_ms >= 0 && loop_gap_ms * 2000 > (int64_t)total))
+        if (sent == 0 && lookup == 0)
             return o;
-        /* libcurl 7.x never times out a transfer while it waits for a
-         * connection slot: once it gets one, it starts connecting and fails
-         * it at once, just like a connect that hit CURLOPT_TIMEOUT. Only
-         * the handshake's own timeout (CURLOPT_CONNECTTIMEOUT) is told
-         * apart there, by errno ETIMEDOUT; the rest is the caller's
-         * deadline, spent queued or not: nobody's fault, and over. */
-        if (sent == 0 && lb->curl7) {
+#if LIBCURL_VERSION_NUM >= 0x080600
+        /* Mostly queued, then a slot and too little time left. */
+        curl_off_t queued = 0;
+        if (curl_easy_getinfo(easy, CURLINFO_QUEUE_TIME_T, &queued) == CURLE_OK
+            && queued * 2 > total)
+            return o;
+#endif
+        /* Otherwise the node did not connect or answer in time, unless the
+         * timeout fired late. Before sending, the connect timeout is the
+         * one that applies if the library set it and it is the shorter. */
+        bool connect_timeout = sent == 0 && connect_ms > 0
+                               && (timeout_ms == 0 || connect_ms < timeout_ms);
+        if (fired_late(total, connect_timeout ? connect_ms : timeout_ms))
+            return o;
+        /* 7.x never times out a transfer while it waits for a connection
+         * slot: once it gets one, it starts connecting and fails it at
+         * once, like a connect that ran into CURLOPT_TIMEOUT. Only a
+         * connect timeout proper tells: the library's own, or errno
+         * ETIMEDOUT (which 7.x sets when CURLOPT_CONNECTTIMEOUT fires). */
+        if (sent == 0 && curl7 && !connect_timeout) {
             long err = 0;
             curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
             if (err != ETIMEDOUT)
@@ -133,14 +169,14 @@ int alt__eligible(alt__node *node, int64_t *now)
     return ALT_TAKE;
 }
 
-/* Whether one more node may be taken out for good (not soft). Caller
- * holds lb->mu. */
-static bool may_take_out(alt_lb *lb, int64_t now)
+/* Whether node may be taken out for good (not softly): at most half of
+ * the listed nodes are. Caller holds lb->mu. */
+static bool may_take_out(alt_lb *lb, const alt__node *node, int64_t now)
 {
     size_t n = atomic_load(&lb->nlive), out = 0;
     for (size_t i = 0; i < n; i++) {
-        const alt__node *node = atomic_load(&lb->live[i]);
-        out += alt__node_out(node, now) && !atomic_load(&node->soft);
+        const alt__node *o = atomic_load(&lb->live[i]);
+        out += o != node && alt__node_out(o, now) && !atomic_load(&o->soft);
     }
     return out + 1 <= n / 2;
 }
@@ -161,8 +197,7 @@ void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon)
     /* Out either way for the back-off; soft when half of the nodes are
      * out already, so that it still gets requests if all else fails. */
     pthread_mutex_lock(&lb->mu);
-    bool soft = (!was_trial || atomic_load(&node->soft))
-                && !may_take_out(lb, now);
+    bool soft = !may_take_out(lb, node, now);
     atomic_store(&node->soft, soft);
     atomic_store(&node->down_until, now + backoff);
     pthread_mutex_unlock(&lb->mu);

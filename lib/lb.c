@@ -92,6 +92,7 @@ static alt_code build_urls(const alt_lb *lb, const char *host, const char *dc,
     return ALT_OK;
 }
 
+/* Puts urls in place and the old ones in urls, for free_urls(). */
 static void swap_urls(alt_lb *lb, char *urls[NURLS])
 {
     char *old[NURLS] = {lb->url, lb->nodes_url[0], lb->nodes_url[1],
@@ -362,7 +363,11 @@ alt_code alt_lb_set_datacenter(alt_lb *lb, const char *dc, const char *rack)
         free(r);
         return ALT_E_NOMEM;
     }
+    /* alt_lb_url() stays the same string: the caller may hold it. */
+    free(urls[0]);
+    urls[0] = lb->url;
     swap_urls(lb, urls);
+    urls[0] = NULL;
     free_urls(urls);
     free(lb->dc);
     free(lb->rack);

@@ -92,8 +92,11 @@ static void start_attempt(alt_lb *lb, bool may_add)
     alt__job *job = lb->multi_job;
     alt__node *target = alt__next_candidate(job);
     if (target && !may_add) {
-        job->attempt--;
-        lb->multi_pending = true;
+        /* No transfer of the caller's keeps the loop turning: give the
+         * round up (and the claim, for the thread), due again soon. */
+        lb->multi_pending = false;
+        alt__refresh_release(lb);
+        alt__refresh_soon(lb);
         return;
     }
     if (!target) {
@@ -169,11 +172,9 @@ void alt__multi_prepared(alt_lb *lb, alt__slot *slot)
             size_pool(lb);
         }
     }
-    int64_t now = alt__now_ms();
-    if (!lb->multi_draining)
-        lb->multi_last_call = now;
     if (lb->multi_pending
-        || now >= atomic_load_explicit(&lb->due_active, memory_order_relaxed))
+        || alt__now_ms() >= atomic_load_explicit(&lb->due_active,
+                                                 memory_order_relaxed))
         kick(lb);
 }
 
@@ -233,7 +234,7 @@ static void record(alt_lb *lb, CURL *easy, CURLcode result)
 {
     alt_lb *m = lb;
     do {
-        alt__slot *slot = alt__record(m, easy, result, lb->multi_gap);
+        alt__slot *slot = alt__record(m, easy, result);
         if (slot) {
             if (slot->in_multi == m->multi_gen) {
                 slot->in_multi = 0;
@@ -245,12 +246,6 @@ static void record(alt_lb *lb, CURL *easy, CURLcode result)
     } while ((m = m->peer) != lb);
 }
 
-static void end_drain(alt_lb *lb, int64_t now)
-{
-    lb->multi_draining = false;
-    lb->multi_last_call = now;
-}
-
 CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
 {
     int dummy;
@@ -259,30 +254,18 @@ CURLMsg *alt_multi_info_read(alt_lb *lb, int *msgs_in_queue)
     *msgs_in_queue = 0;
     if (!lb || !lb->multi)
         return NULL;
-    /* How long the loop was away is measured once per drain of the queue:
-     * every message a stall left there is judged by it. */
-    int64_t now = alt__now_ms();
-    if (!lb->multi_draining) {
-        lb->multi_gap = lb->multi_last_call ? now - lb->multi_last_call : 0;
-        lb->multi_draining = true;
-    }
     CURLMsg *msg;
     while ((msg = curl_multi_info_read(lb->multi, msgs_in_queue))) {
         alt_lb *owner = job_owner(lb, msg->easy_handle);
         if (owner) {
-            if (msg->msg == CURLMSG_DONE) {
-                owner->multi_gap = lb->multi_gap;
+            if (msg->msg == CURLMSG_DONE)
                 finish_job(owner, msg->data.result);
-            }
             continue;
         }
         if (msg->msg == CURLMSG_DONE)
             record(lb, msg->easy_handle, msg->data.result);
-        if (*msgs_in_queue == 0)
-            end_drain(lb, now);
         return msg;
     }
-    end_drain(lb, now);
     /* Drained: start what is due, while the caller's transfers run. */
     if (ring_busy(lb)) {
         alt_lb *m = lb;

@@ -285,8 +285,10 @@ alt_code alt__make_texts(const alt_lb *lb, const char *fake, char ***texts)
 void alt__commit_texts(alt_lb *lb, char **texts)
 {
     size_t i = 0;
+    pthread_mutex_lock(&lb->mu); /* alt_lb_nodes() may be reading */
     for (alt__node *n = lb->registry; n; n = n->next, i++)
         set_text(n, texts[i]);
+    pthread_mutex_unlock(&lb->mu);
     free(texts);
 }
 
@@ -323,16 +325,21 @@ static void publish(alt_lb *lb, alt__node *const *nodes, size_t n)
 
 /* Every listed node is published, in the answer's order; health decides
  * at pick time which of them get requests (health.c). */
-alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n)
+void alt__set_listed_locked(alt_lb *lb, alt__node *const *nodes, size_t n)
 {
-    if (n == 0)
-        return ALT_E_EMPTY_LIST;
-    pthread_mutex_lock(&lb->mu);
     for (size_t i = 0; i < atomic_load(&lb->nlive); i++)
         atomic_load(&lb->live[i])->listed = false;
     for (size_t i = 0; i < n; i++)
         nodes[i]->listed = true;
     publish(lb, nodes, n);
+}
+
+alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n)
+{
+    if (n == 0)
+        return ALT_E_EMPTY_LIST;
+    pthread_mutex_lock(&lb->mu);
+    alt__set_listed_locked(lb, nodes, n);
     pthread_mutex_unlock(&lb->mu);
     return ALT_OK;
 }

@@ -5,7 +5,8 @@
  * Due means: the active interval has passed and requests were prepared since
  * the last refresh began (lb->active), or the idle interval has passed, or
  * a node failed (alt__refresh_soon). Scheduled refreshes (the thread's and
- * the attached multi's) claim lb->refresh_busy, so at most one is in flight;
+ * the attached multi's) claim lb->busy_since, so one is in flight at a
+ * time (unless its holder is stuck);
  * a refresh asked for by a failure comes no sooner than ALT_SOON_MS after
  * the last one began, so failing requests cannot start a storm.
  *
@@ -37,10 +38,18 @@ static void restart_intervals(alt_lb *lb)
     atomic_store(&lb->due_idle, now + atomic_load(&lb->idle_ms));
 }
 
+/* A claim older than this is taken over: its holder is stuck (a multi
+ * whose loop stopped driving the refresh transfer). Two refreshes at once
+ * are harmless, just wasteful. */
+#define ALT_STALE_CLAIM_MS (4 * lb->total_timeout_ms + 1000)
+
 bool alt__refresh_claim(alt_lb *lb)
 {
-    bool expected = false;
-    if (!atomic_compare_exchange_strong(&lb->refresh_busy, &expected, true))
+    int64_t now = alt__now_ms();
+    int64_t since = atomic_load(&lb->busy_since);
+    if (since != 0 && now - since < ALT_STALE_CLAIM_MS)
+        return false;
+    if (!atomic_compare_exchange_strong(&lb->busy_since, &since, now))
         return false;
     restart_intervals(lb);
     return true;
@@ -56,7 +65,7 @@ static void wake_thread(alt_lb *lb)
 
 void alt__refresh_release(alt_lb *lb)
 {
-    atomic_store(&lb->refresh_busy, false);
+    atomic_store(&lb->busy_since, 0);
     wake_thread(lb); /* it may have found a refresh due but claimed */
 }
 
@@ -206,12 +215,14 @@ alt_code alt_lb_start(alt_lb *lb)
 
 void alt_lb_stop(alt_lb *lb)
 {
-    if (!lb || !lb->thread_running)
+    if (!lb)
         return;
     atomic_fetch_add(&lb->stops, 1);
     for (alt__job *j = atomic_load(&lb->jobs); j; j = j->next)
         if (j->multi)
             curl_multi_wakeup(j->multi);
-    pthread_join(lb->thread, NULL);
-    lb->thread_running = false;
+    if (lb->thread_running) {
+        pthread_join(lb->thread, NULL);
+        lb->thread_running = false;
+    }
 }

@@ -148,7 +148,9 @@ static void xfer_start(alt_lb *lb, CURLM *m, xfer *x, long timeout_ms)
 {
     REQUIRE(!x->busy);
     tu_setup_api(x->e, alt_lb_url(lb), "ListTables", "{}", &x->r, &x->h);
-    curl_easy_setopt(x->e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    /* The request timeout through the library, as documented: it knows
+     * then when a timeout fired late (a stall, or a wait in the queue). */
+    REQUIRE(alt_lb_set_timeouts(lb, timeout_ms, 0) == ALT_OK);
     curl_easy_setopt(x->e, CURLOPT_PRIVATE, x);
     x->opened = 0;
     x->node = 0;

@@ -2,7 +2,7 @@
  * accept_bench: what accepting a large /localnodes answer costs, next to
  * json-c's parse of the same bytes alone (issue 7, finding 17). Linked with
  * the library's objects, so that it can call the step a refresh runs when
- * an answer arrives (alt__parse_nodes + alt__set_listed) without a network.
+ * an answer arrives (alt__accept_nodes) without a network.
  *
  *   accept_bench [n=2048] [runs=21]
  *
@@ -81,10 +81,8 @@ static double accept_once(alt_lb *lb, const char *body, int n)
 {
     size_t got = 0;
     double t0 = now_us();
-    alt_code rc = alt__parse_nodes(lb, body, strlen(body), found,
-                                   ALT_MAX_LISTED, &got);
-    if (rc == ALT_OK)
-        rc = alt__set_listed(lb, found, got);
+    alt_code rc = alt__accept_nodes(lb, body, strlen(body), found,
+                                    ALT_MAX_LISTED, &got);
     double dt = now_us() - t0;
     if (rc != ALT_OK || got != (size_t)n) {
         fprintf(stderr, "accept failed: %s, %zu of %d\n", alt_strerror(rc),
