@@ -330,11 +330,12 @@ ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
  * stalled, or it waited for a slot first; a CURLOPT_TIMEOUT of your own
  * cannot be judged so), for a local error (EMFILE, ENFILE, out of memory),
  * or for any HTTP status. With libcurl 7.x, a timeout during the TCP
- * handshake counts only if the handshake's own connect timeout fired
- * (connect_ms of alt_lb_set_timeouts(), or a CURLOPT_CONNECTTIMEOUT of
- * yours): 7.x reports a transfer that spent its whole CURLOPT_TIMEOUT
- * waiting for a connection slot the same way as one whose connect ran
- * into CURLOPT_TIMEOUT. A node at
+ * handshake is the node's fault only when connect_ms of
+ * alt_lb_set_timeouts() is what fired (a CURLOPT_CONNECTTIMEOUT of yours
+ * only when 7.x reports errno ETIMEDOUT, which it does not always): 7.x
+ * reports a transfer that spent its whole CURLOPT_TIMEOUT waiting for a
+ * connection slot the same way. Such a request still goes elsewhere if
+ * time is left. A node at
  * fault is out of rotation for a back-off (1 s, doubling per consecutive
  * fault up to 30 s), then gets one request on trial, and the next refresh
  * asks it first. At most half of the listed nodes are out for good at

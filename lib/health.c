@@ -122,14 +122,18 @@ alt__outcome alt__classify(CURL *easy, CURLcode result, long timeout_ms,
             return o;
         /* 7.x never times out a transfer while it waits for a connection
          * slot: once it gets one, it starts connecting and fails it at
-         * once, like a connect that ran into CURLOPT_TIMEOUT. Only a
-         * connect timeout proper tells: the library's own, or errno
-         * ETIMEDOUT (which 7.x sets when CURLOPT_CONNECTTIMEOUT fires). */
+         * once, like a connect that ran into its timeout. Only a connect
+         * timeout the library set, or errno ETIMEDOUT (which 7.x sets when
+         * its connect filter sees CURLOPT_CONNECTTIMEOUT pass, though not
+         * always), tells the node's fault; else it may go elsewhere (it
+         * sent nothing), but blames nobody. */
         if (sent == 0 && curl7 && !connect_timeout) {
             long err = 0;
             curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
-            if (err != ETIMEDOUT)
+            if (err != ETIMEDOUT) {
+                o.verdict = ALT_UNSENT;
                 return o;
+            }
         }
         o.node_fault = true;
         if (sent > 0)

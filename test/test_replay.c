@@ -738,6 +738,18 @@ static void list_with_blackhole(int on)
     }
 }
 
+/* Whether a connect timeout is sure to be blamed on the node (header,
+ * alt_curl_done): always with the library's own connect timeout; with a
+ * CURLOPT_CONNECTTIMEOUT of the caller's only from libcurl 8 on, since 7.x
+ * reports it like a transfer that waited out its CURLOPT_TIMEOUT for a
+ * connection slot (its errno ETIMEDOUT comes only sometimes). The request
+ * goes elsewhere either way. */
+static int blame_is_known(int lib_timeouts)
+{
+    return lib_timeouts
+           || curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+}
+
 /* 40 ListTables (no flag) through alt_curl_perform. lib_timeouts: the
  * library's alt_lb_set_timeouts(3000, 200); else the caller's own
  * CURLOPT_CONNECTTIMEOUT_MS 200 only. */
@@ -804,8 +816,10 @@ static void b7_easy(int lib_timeouts)
     CHECK_EQ(ok, 40);
     CHECK(hits >= 1);
     CHECK(hits <= max_attempts(elapsed));
-    CHECK_EQ(out_after_first, 1);
-    CHECK_EQ(failed_logged, hits);
+    if (blame_is_known(lib_timeouts)) {
+        CHECK_EQ(out_after_first, 1);
+        CHECK_EQ(failed_logged, hits);
+    }
     CHECK_EQ(retries, hits);
     /* The connect timeout, not the request timeout. */
     CHECK(hits == 0 || hit_dt_min >= 180);
@@ -922,9 +936,11 @@ static void b7_multi(int lib_timeouts)
     CHECK(st.hits >= 1);
     CHECK(first_fail > 0);
     CHECK(early >= 1 && early <= 4);
-    CHECK(late <= max_attempts(elapsed) - 1);
-    CHECK_EQ(st.out_after_first, 1);
-    CHECK(failed_logged >= 1);
+    if (blame_is_known(lib_timeouts)) {
+        CHECK(late <= max_attempts(elapsed) - 1);
+        CHECK_EQ(st.out_after_first, 1);
+        CHECK(failed_logged >= 1);
+    }
     CHECK(st.hits == 0 || st.hit_dt_min >= 180);
     CHECK(st.hit_dt_max < 1000);
     for (int i = 0; i < 4; i++)
