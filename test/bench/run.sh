@@ -10,7 +10,7 @@
 # stops every server it started, by PID, also on error or Ctrl-C.
 #
 # Environment: BENCH_PORT_BASE (default: random in 10000..29999),
-# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5"),
+# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5 6"),
 # BENCH_OUT (also write the report to this file), BENCH_SERVE=1 (only start
 # the servers of part 2 and wait, for profiling alt_bench by hand),
 # BENCH_BIN (run this alt_bench instead of building one).
@@ -21,7 +21,7 @@ repo=$(cd "$here/../.." && pwd)
 build=${1:-$repo/build-bench}
 requests=${BENCH_REQUESTS:-20000}
 reps=${BENCH_REPS:-3}
-parts=${BENCH_PARTS:-"1 2 2b 3 5"}
+parts=${BENCH_PARTS:-"1 2 2b 3 5 6"}
 base=${BENCH_PORT_BASE:-$((10000 + RANDOM % 20000))} # below the ephemeral ports
 ncpu=$(nproc)
 server_cpu=$((ncpu > 1 ? 1 : 0))
@@ -56,7 +56,7 @@ if [ -n "${BENCH_BIN:-}" ]; then
     bench=$BENCH_BIN # e.g. built against a patched library, for an A/B run
 else
     cmake -S "$src" -B "$build" "${opts[@]}" >/dev/null
-    cmake --build "$build" --target alt_bench -j"$ncpu" >/dev/null
+    cmake --build "$build" --target alt_bench accept_bench -j"$ncpu" >/dev/null
     bench=$build/$exe
 fi
 
@@ -219,6 +219,11 @@ for part in $parts; do
     1)
         log "part 1: alt_curl_prepare"
         "$bench" prepare | out || rc=1
+        ;;
+    6)
+        log "part 6: accepting a large /localnodes answer"
+        taskset -c 0 "$(dirname "$bench")/accept_bench" n=2048 runs=31 | out || rc=1
+        echo | out
         ;;
     2)
         start_nginx "$tmp/main"
