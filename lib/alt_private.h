@@ -167,6 +167,8 @@ struct alt_lb {
     size_t nregistry;
     alt__node **index;                      /* [ALT_INDEX_SIZE] by address */
     unsigned mark;                          /* last dedup generation */
+    char *last_answer;                      /* the body last put in rotation */
+    size_t last_len;
     alt__node *spares;                      /* reusable records found */
     bool spares_found;                      /* ... by this parse already */
     alt__node **seeds;

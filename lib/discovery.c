@@ -322,7 +322,31 @@ alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
 alt_code alt__accept_nodes(alt_lb *lb, const char *body, size_t len,
                            alt__node **out, size_t max, size_t *n)
 {
-    return take_answer(lb, body, len, out, max, n, true);
+    /* A refresh nearly always gets the answer it got last time: the same
+     * bytes change nothing (its nodes are listed, so none was reused). */
+    pthread_mutex_lock(&lb->mu);
+    bool same = lb->last_answer && lb->last_len == len
+                && memcmp(lb->last_answer, body, len) == 0;
+    if (same) {
+        *n = atomic_load(&lb->nlive);
+        for (size_t i = 0; i < *n && i < max; i++)
+            out[i] = atomic_load(&lb->live[i]);
+    }
+    pthread_mutex_unlock(&lb->mu);
+    if (same)
+        return ALT_OK;
+    alt_code rc = take_answer(lb, body, len, out, max, n, true);
+    char *copy = rc == ALT_OK ? malloc(len ? len : 1) : NULL;
+    if (copy)
+        memcpy(copy, body, len);
+    pthread_mutex_lock(&lb->mu);
+    if (rc == ALT_OK) { /* no copy: the next answer is parsed in full */
+        free(lb->last_answer);
+        lb->last_answer = copy;
+        lb->last_len = len;
+    }
+    pthread_mutex_unlock(&lb->mu);
+    return rc;
 }
 
 static alt_code curl_failure(alt_lb *lb, alt__job *job, alt__node *target,

@@ -212,6 +212,7 @@ void alt_lb_free(alt_lb *lb)
     free(lb->live);
     free(lb->index);
     free(lb->seeds);
+    free(lb->last_answer);
     free(lb->fake_domain);
     free(lb->dc);
     free(lb->rack);

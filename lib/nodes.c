@@ -51,21 +51,47 @@ static bool valid_dns_name(const char *s, size_t len)
     return label > 0 && s[len - 1] != '-' && !all_digits;
 }
 
+/* A dotted-quad IPv4 literal in the one spelling inet_pton accepts (four
+ * parts of 0..255, no leading zeros), so that it is its own canonical
+ * form. A large answer is mostly these: this is a fraction of inet_pton's
+ * cost. */
+static bool is_ipv4(const char *s, size_t len)
+{
+    unsigned parts = 0, value = 0, digits = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == '.') {
+            if (digits == 0 || value > 255 || ++parts > 4)
+                return false;
+            value = digits = 0;
+        } else if (s[i] >= '0' && s[i] <= '9') {
+            if (digits == 1 && value == 0)
+                return false; /* a leading zero */
+            value = value * 10 + (unsigned)(s[i] - '0');
+            if (++digits > 3)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return parts == 4;
+}
+
 size_t alt__canonical_host(const char *s, size_t len, bool allow_ipv6,
                            char *out, size_t size)
 {
     char buf[ALT_MAX_HOST + 1];
     unsigned char addr[16];
-    if (len == 0 || len > ALT_MAX_HOST || len >= size || memchr(s, '\0', len))
+    if (len == 0 || len > ALT_MAX_HOST || len >= size)
+        return 0;
+    if (is_ipv4(s, len)) {
+        memcpy(out, s, len);
+        out[len] = '\0';
+        return len;
+    }
+    if (memchr(s, '\0', len))
         return 0;
     memcpy(buf, s, len);
     buf[len] = '\0';
-    /* inet_pton takes IPv4 only in its one spelling (no leading zeros, four
-     * parts): a valid IPv4 literal is its own canonical form. */
-    if (inet_pton(AF_INET, buf, addr) == 1) {
-        memcpy(out, buf, len + 1);
-        return len;
-    }
     if (memchr(buf, ':', len)) {
         if (!allow_ipv6 || inet_pton(AF_INET6, buf, addr) != 1
             || !inet_ntop(AF_INET6, addr, out, (socklen_t)size))
