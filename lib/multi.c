@@ -85,8 +85,8 @@ static bool ring_busy(const alt_lb *lb)
     return false;
 }
 
-/* Starts the next attempt of the current round, or ends the round. An
- * attempt that may not be added now is left pending. */
+/* Starts the next attempt of the current round, or ends the round. A
+ * round that may not add its next attempt now is given up. */
 static void start_attempt(alt_lb *lb, bool may_add)
 {
     alt__job *job = lb->multi_job;

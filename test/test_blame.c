@@ -142,6 +142,25 @@ static void xfers_free(alt_lb *lb, xfer *xs, int n)
     }
 }
 
+/* A new multi with lb attached. */
+static CURLM *attached_multi(alt_lb *lb)
+{
+    CURLM *m = curl_multi_init();
+    REQUIRE(m != NULL);
+    REQUIRE(alt_multi_attach(lb, m) == ALT_OK);
+    return m;
+}
+
+/* The end of a multi test: the n transfers of xs freed, lb detached, the
+ * multi and lb freed. */
+static void multi_end(alt_lb *lb, CURLM *m, xfer *xs, int n)
+{
+    xfers_free(lb, xs, n);
+    alt_multi_detach(lb);
+    curl_multi_cleanup(m);
+    alt_lb_free(lb);
+}
+
 /* Prepares x for a ListTables (a read) with a per-attempt timeout and adds
  * it to m. */
 static void xfer_start(alt_lb *lb, CURLM *m, xfer *x, long timeout_ms)
@@ -337,9 +356,7 @@ static void queued_timeouts(void)
 {
     CURLM *m;
     alt_lb *lb = queue_behind(0, &m);
-    alt_multi_detach(lb);
-    curl_multi_cleanup(m);
-    alt_lb_free(lb);
+    multi_end(lb, m, NULL, 0);
 
     lb = queue_behind(1, &m);
     /* The same multi, the nodes fast again: requests succeed on every
@@ -354,10 +371,7 @@ static void queued_timeouts(void)
     CHECK_EQ(ok, N);
     CHECK_EQ(nodes_seen(seen, 3), 3);
     CHECK_EQ(tu_log_count(FAULT), 0);
-    xfers_free(lb, xs, N);
-    alt_multi_detach(lb);
-    curl_multi_cleanup(m);
-    alt_lb_free(lb);
+    multi_end(lb, m, xs, N);
 }
 
 /* ------------------------------------------------- C9: a stalled loop */
@@ -369,9 +383,7 @@ static void queued_timeouts(void)
 static void stall_once(int mid_flight)
 {
     alt_lb *lb = new_lb(cl3, 3);
-    CURLM *m = curl_multi_init();
-    REQUIRE(m != NULL);
-    REQUIRE(alt_multi_attach(lb, m) == ALT_OK);
+    CURLM *m = attached_multi(lb);
     enum { N = 8 };
     xfer xs[N];
     xfers_init(xs, N, 1);
@@ -434,10 +446,7 @@ static void stall_once(int mid_flight)
     CHECK_EQ(multi_batch(lb, m, xs, N, 5000, seen), N);
     CHECK_EQ(nodes_seen(seen, 3), 3);
 
-    xfers_free(lb, xs, N);
-    alt_multi_detach(lb);
-    curl_multi_cleanup(m);
-    alt_lb_free(lb);
+    multi_end(lb, m, xs, N);
 }
 
 static void stalled_loop_not_driven(void)
@@ -521,9 +530,7 @@ static void fd_exhaustion(void)
     REQUIRE(e != NULL);
     int seen[4] = {0};
     REQUIRE(easy_batch(lb, e, 3, seen) == 3);
-    CURLM *m = curl_multi_init();
-    REQUIRE(m != NULL);
-    REQUIRE(alt_multi_attach(lb, m) == ALT_OK);
+    CURLM *m = attached_multi(lb);
     enum { N = 4 };
     xfer xs[N];
     xfers_init(xs, N, 0);
@@ -629,10 +636,7 @@ static void fd_exhaustion(void)
     }
     alt_curl_release(lb, e);
     curl_easy_cleanup(e);
-    xfers_free(lb, xs, N);
-    alt_multi_detach(lb);
-    curl_multi_cleanup(m);
-    alt_lb_free(lb);
+    multi_end(lb, m, xs, N);
 }
 
 /* ------------------------------ C9: pools bounded by the fd limit */
@@ -646,9 +650,7 @@ static void pool_within_fd_limit(void)
     fprintf(stderr, "  60-node cluster up and discovered in %lld ms\n",
             tu_now_ms() - t_start);
     REQUIRE(tc_cmd(c, NULL, 0, "reset") == 0);
-    CURLM *m = curl_multi_init();
-    REQUIRE(m != NULL);
-    REQUIRE(alt_multi_attach(lb, m) == ALT_OK);
+    CURLM *m = attached_multi(lb);
     xfer xs[CONC];
     xfers_init(xs, CONC, 0);
     limit_fds(256);
@@ -730,10 +732,7 @@ static void pool_within_fd_limit(void)
     CHECK(max_fds > 0 && max_fds < 256);
     CHECK(lo >= 1); /* every node had its share */
     restore_fds();
-    xfers_free(lb, xs, CONC);
-    alt_multi_detach(lb);
-    curl_multi_cleanup(m);
-    alt_lb_free(lb);
+    multi_end(lb, m, xs, CONC);
     tc_stop(c);
 }
 
@@ -848,52 +847,49 @@ static void easy_paced(alt_lb *lb, CURL *e, spread *s)
     }
 }
 
-/* Easy mode, no thread, no refresh after the first: 400 requests over
- * ~3 s after the revival. */
-static void blip_easy(void)
+/* A blip in easy mode (with the background thread or not), then total
+ * requests paced after the revival: every node back within back_ms, and
+ * a share of the last window each. */
+static void blip_easy_mode(int thread, int total, int window,
+                           long long back_ms, const char *what)
 {
     alt_lb *lb = new_lb(cl3, 3);
+    if (thread)
+        REQUIRE(alt_lb_start(lb) == ALT_OK);
     CURL *e = curl_easy_init();
     REQUIRE(easy_batch(lb, e, 3, NULL) == 3);
     tu_log_reset();
     blip(lb, e);
     spread s;
-    spread_init(&s, 400, 200);
+    spread_init(&s, total, window);
     easy_paced(lb, e, &s);
-    spread_check(&s, 3, 2500, "easy mode");
+    spread_check(&s, 3, back_ms, what);
     CHECK_EQ(alt_lb_nodes(lb, NULL, 0), 3);
+    if (thread)
+        alt_lb_stop(lb);
     alt_curl_release(lb, e);
     curl_easy_cleanup(e);
     alt_lb_free(lb);
 }
 
+/* Easy mode, no thread, no refresh after the first: 400 requests over
+ * ~3 s after the revival. */
+static void blip_easy(void)
+{
+    blip_easy_mode(0, 400, 200, 2500, "easy mode");
+}
+
 /* The same with the background thread: back within ~2 s. */
 static void blip_thread(void)
 {
-    alt_lb *lb = new_lb(cl3, 3);
-    REQUIRE(alt_lb_start(lb) == ALT_OK);
-    CURL *e = curl_easy_init();
-    REQUIRE(easy_batch(lb, e, 3, NULL) == 3);
-    tu_log_reset();
-    blip(lb, e);
-    spread s;
-    spread_init(&s, 300, 120);
-    easy_paced(lb, e, &s);
-    spread_check(&s, 3, 2000, "easy mode with the thread");
-    CHECK_EQ(alt_lb_nodes(lb, NULL, 0), 3);
-    alt_lb_stop(lb);
-    alt_curl_release(lb, e);
-    curl_easy_cleanup(e);
-    alt_lb_free(lb);
+    blip_easy_mode(1, 300, 120, 2000, "easy mode with the thread");
 }
 
 /* The same in a multi loop (refreshes inside it), two at a time. */
 static void blip_multi(void)
 {
     alt_lb *lb = new_lb(cl3, 3);
-    CURLM *m = curl_multi_init();
-    REQUIRE(m != NULL);
-    REQUIRE(alt_multi_attach(lb, m) == ALT_OK);
+    CURLM *m = attached_multi(lb);
     enum { CONC = 2 };
     xfer xs[CONC];
     xfers_init(xs, CONC, 0);
@@ -936,10 +932,7 @@ static void blip_multi(void)
     }
     spread_check(&s, 3, 2000, "multi loop");
     CHECK_EQ(alt_lb_nodes(lb, NULL, 0), 3);
-    xfers_free(lb, xs, CONC);
-    alt_multi_detach(lb);
-    curl_multi_cleanup(m);
-    alt_lb_free(lb);
+    multi_end(lb, m, xs, CONC);
 }
 
 /* 5 nodes, 2 killed and taken out, both revived: once their back-off is

@@ -133,21 +133,7 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
     }
     c->socket_calls++;
     classify(c, easy);
-    if (what == CURL_POLL_REMOVE) {
-        if (epoll_ctl(c->epfd, EPOLL_CTL_DEL, s, NULL) != 0 && errno != EBADF
-            && errno != ENOENT)
-            c->epoll_errors++;
-        return 0;
-    }
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.data.fd = s;
-    if (what & CURL_POLL_IN)
-        ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT)
-        ev.events |= EPOLLOUT;
-    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, s, &ev) != 0
-        && (errno != ENOENT || epoll_ctl(c->epfd, EPOLL_CTL_ADD, s, &ev) != 0))
+    if (tu_epoll_watch(c->epfd, s, what) != 0)
         c->epoll_errors++;
     return 0;
 }
@@ -198,6 +184,16 @@ static void attach_all(caller *c)
     for (int i = 0; i < c->nlb; i++)
         CHECK_EQ(alt_multi_attach(c->lb[i], c->multi), ALT_OK);
     c->attached = 1;
+}
+
+/* attach: attach_all(); else no lb in the multi, completions read with
+ * curl_multi_info_read(). */
+static void attach_or_plain(caller *c, int attach)
+{
+    if (attach)
+        attach_all(c);
+    else
+        c->plain = 1;
 }
 
 static void start(caller *c, slot *s)
@@ -330,17 +326,10 @@ static void turn(caller *c, int li, int cap)
     int n = epoll_wait(c->epfd, evs, 32, wait);
     if (n < 0 && errno != EINTR)
         c->epoll_errors++;
-    for (int i = 0; i < n; i++) {
-        int flags = 0;
-        if (evs[i].events & (EPOLLIN | EPOLLHUP))
-            flags |= CURL_CSELECT_IN;
-        if (evs[i].events & EPOLLOUT)
-            flags |= CURL_CSELECT_OUT;
-        if (evs[i].events & EPOLLERR)
-            flags |= CURL_CSELECT_ERR;
-        CHECK_EQ(curl_multi_socket_action(c->multi, evs[i].data.fd, flags,
+    for (int i = 0; i < n; i++)
+        CHECK_EQ(curl_multi_socket_action(c->multi, evs[i].data.fd,
+                                          tu_epoll_select(evs[i].events),
                                           &c->running), CURLM_OK);
-    }
     if (c->timer_at >= 0 && tu_now_ms() >= c->timer_at) {
         c->timer_at = -1;
         CHECK_EQ(curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0,
@@ -406,6 +395,31 @@ static void print_callbacks(const caller *c, const char *when)
             c->internal_calls, c->libcurl_calls, c->bad_private);
 }
 
+/* A timeout action outside the loop (checked): how many transfers libcurl
+ * says run. */
+static int running_now(caller *c)
+{
+    int running = -1;
+    CHECK_EQ(curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0,
+                                      &running), CURLM_OK);
+    return running;
+}
+
+/* The end, in the documented order: every lb detached (if attached), the
+ * slots, the lbs, the multi, then the loop. */
+static void caller_end(caller *c)
+{
+    if (c->attached)
+        for (int i = 0; i < c->nlb; i++)
+            alt_multi_detach(c->lb[i]);
+    c->attached = 0;
+    caller_free_slots(c);
+    for (int i = 0; i < c->nlb; i++)
+        alt_lb_free(c->lb[i]);
+    CHECK_EQ(curl_multi_cleanup(c->multi), CURLM_OK);
+    close(c->epfd);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The cluster                                                               */
 /* ------------------------------------------------------------------------ */
@@ -421,15 +435,33 @@ static void reset_cluster(void)
     }
 }
 
+/* A counter summed over nodes first..last. */
 static long stat_range(int first, int last, const char *what)
 {
-    long sum = 0;
-    for (int i = first; i <= last; i++) {
-        long v = tc_stat(cl, i, what);
-        REQUIRE(v >= 0);
-        sum += v;
-    }
-    return sum;
+    return tu_stat_range(cl, first, last, what);
+}
+
+/* A clean cluster, an lb seeded with node 1 that refreshes every active_ms
+ * while requests flow, and a caller with nslots slots for it (nothing
+ * attached). */
+static alt_lb *lb_and_caller(caller *c, long active_ms, int nslots)
+{
+    reset_cluster();
+    alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
+    REQUIRE(alt_lb_set_refresh_interval(lb, active_ms, 60000) == ALT_OK);
+    caller_init(c, lb, NULL, nslots);
+    return lb;
+}
+
+/* Prints the callbacks since timer0/socket0 were read (what: what ran
+ * meanwhile) and checks that there were none. */
+static void check_no_callbacks(const caller *c, long timer0, long socket0,
+                               const char *what)
+{
+    fprintf(stderr, "  %s: %ld timer, %ld socket callbacks\n", what,
+            c->timer_calls - timer0, c->socket_calls - socket0);
+    CHECK_EQ(c->timer_calls, timer0);
+    CHECK_EQ(c->socket_calls, socket0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -438,11 +470,8 @@ static long stat_range(int first, int last, const char *what)
 
 static void socket_callback_private(void)
 {
-    reset_cluster();
-    alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
-    REQUIRE(alt_lb_set_refresh_interval(lb, 20, 60000) == ALT_OK);
     caller c;
-    caller_init(&c, lb, NULL, 4);
+    alt_lb *lb = lb_and_caller(&c, 20, 4);
     attach_all(&c);
     c.budget[0] = 300;
     run_all(&c, 0, 15000);
@@ -479,10 +508,7 @@ static void socket_callback_private(void)
     CHECK_EQ(alt_multi_is_internal(lb, c.internal_easy), 0);
     CHECK_EQ(alt_multi_is_internal(lb, c.slots[0].easy), 0);
 
-    caller_free_slots(&c);
-    alt_lb_free(lb);
-    CHECK_EQ(curl_multi_cleanup(c.multi), CURLM_OK);
-    close(c.epfd);
+    caller_end(&c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -491,23 +517,15 @@ static void socket_callback_private(void)
 
 static void attach_adds_nothing(void)
 {
-    reset_cluster();
-    alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
-    REQUIRE(alt_lb_set_refresh_interval(lb, 50, 60000) == ALT_OK);
     caller c;
-    caller_init(&c, lb, NULL, 3);
+    alt_lb *lb = lb_and_caller(&c, 50, 3);
 
     long timer0 = c.timer_calls, socket0 = c.socket_calls;
     CHECK_EQ(alt_multi_attach(lb, c.multi), ALT_OK);
     c.attached = 1;
-    fprintf(stderr, "  alt_multi_attach: %ld timer, %ld socket callbacks\n",
-            c.timer_calls - timer0, c.socket_calls - socket0);
-    CHECK_EQ(c.timer_calls, timer0);
-    CHECK_EQ(c.socket_calls, socket0);
+    check_no_callbacks(&c, timer0, socket0, "alt_multi_attach");
     CHECK(c.timer_at < 0);
-    int running = -1;
-    CHECK_EQ(curl_multi_socket_action(c.multi, CURL_SOCKET_TIMEOUT, 0,
-                                      &running), CURLM_OK);
+    int running = running_now(&c);
     fprintf(stderr, "  after attach: %d running\n", running);
     CHECK_EQ(running, 0);
 
@@ -516,10 +534,7 @@ static void attach_adds_nothing(void)
     long long end = tu_now_ms() + 150;
     while (tu_now_ms() < end)
         turn(&c, 0, 20);
-    running = -1;
-    CHECK_EQ(curl_multi_socket_action(c.multi, CURL_SOCKET_TIMEOUT, 0,
-                                      &running), CURLM_OK);
-    CHECK_EQ(running, 0);
+    CHECK_EQ(running_now(&c), 0);
     CHECK_EQ(c.timer_calls, timer0);
     CHECK_EQ(c.socket_calls, socket0);
     CHECK_EQ(stat_range(1, NNODES, "localnodes"), 0);
@@ -527,9 +542,7 @@ static void attach_adds_nothing(void)
     /* The first prepare brings the first discovery with it. */
     start(&c, &c.slots[0]);
     start(&c, &c.slots[1]);
-    running = -1;
-    CHECK_EQ(curl_multi_socket_action(c.multi, CURL_SOCKET_TIMEOUT, 0,
-                                      &running), CURLM_OK);
+    running = running_now(&c);
     fprintf(stderr, "  after 2 prepares + adds: %d running\n", running);
     CHECK_EQ(running, 3);
     long long deadline = tu_now_ms() + 5000;
@@ -545,11 +558,7 @@ static void attach_adds_nothing(void)
     char nodes[NNODES + 1][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(lb, nodes, NNODES + 1), NNODES);
 
-    alt_multi_detach(lb);
-    caller_free_slots(&c);
-    alt_lb_free(lb);
-    CHECK_EQ(curl_multi_cleanup(c.multi), CURLM_OK);
-    close(c.epfd);
+    caller_end(&c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -560,11 +569,8 @@ static void attach_adds_nothing(void)
  * nothing of the library's in flight: detach and free call nothing. */
 static void teardown_idle(void)
 {
-    reset_cluster();
-    alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
-    REQUIRE(alt_lb_set_refresh_interval(lb, 20, 60000) == ALT_OK);
     caller c;
-    caller_init(&c, lb, NULL, 4);
+    alt_lb *lb = lb_and_caller(&c, 20, 4);
     attach_all(&c);
     c.budget[0] = 100;
     run_all(&c, 0, 10000);
@@ -583,15 +589,9 @@ static void teardown_idle(void)
     long timer0 = c.timer_calls, socket0 = c.socket_calls;
     alt_multi_detach(lb);
     c.attached = 0;
-    fprintf(stderr, "  alt_multi_detach: %ld timer, %ld socket callbacks\n",
-            c.timer_calls - timer0, c.socket_calls - socket0);
-    CHECK_EQ(c.timer_calls, timer0);
-    CHECK_EQ(c.socket_calls, socket0);
+    check_no_callbacks(&c, timer0, socket0, "alt_multi_detach");
     alt_lb_free(lb);
-    fprintf(stderr, "  + alt_lb_free: %ld timer, %ld socket callbacks\n",
-            c.timer_calls - timer0, c.socket_calls - socket0);
-    CHECK_EQ(c.timer_calls, timer0);
-    CHECK_EQ(c.socket_calls, socket0);
+    check_no_callbacks(&c, timer0, socket0, "+ alt_lb_free");
     c.poisoned = 1;
     close(c.epfd);
     CHECK_EQ(curl_multi_cleanup(c.multi), CURLM_OK);
@@ -605,10 +605,7 @@ static void teardown_idle(void)
     lb = tu_lb(tc_port(cl), 1, 1);
     caller_init(&c, lb, NULL, 1);
     attach_all(&c);
-    int running = -1;
-    CHECK_EQ(curl_multi_socket_action(c.multi, CURL_SOCKET_TIMEOUT, 0,
-                                      &running), CURLM_OK);
-    CHECK_EQ(running, 0);
+    CHECK_EQ(running_now(&c), 0);
     caller_free_slots(&c);
     c.poisoned = 1;
     close(c.epfd);
@@ -657,10 +654,7 @@ static void teardown_refresh_in_flight(void)
     fprintf(stderr, "  alt_multi_detach with the refresh in flight: %ld "
             "timer, %ld socket callbacks\n", c.timer_calls - timer0,
             c.socket_calls - socket0);
-    int running = -1;
-    CHECK_EQ(curl_multi_socket_action(c.multi, CURL_SOCKET_TIMEOUT, 0,
-                                      &running), CURLM_OK);
-    CHECK_EQ(running, 0);
+    CHECK_EQ(running_now(&c), 0);
     caller_free_slots(&c);
 
     /* hiperfifo's order: the event loop goes first. */
@@ -679,17 +673,13 @@ static void teardown_refresh_in_flight(void)
 /* A3: CURLMOPT_MAXCONNECTS                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Rounds of 10 requests at once on one node, in 10-at-a-time's shape:
- * each round's handles leave the multi as they finish. The node answers
- * after 20 ms and the round's requests start 1 ms apart, so that they end
- * 1 ms apart too: libcurl closes an idle connection (one idle for 1 ms at
- * least) whenever a finishing transfer finds its pool over the limit, and
- * a pool below 10 then costs new connections every round. Returns the
- * connections the node accepted. floor > 0: alt_lb_set_maxconnects(floor);
- * own > 0: the caller sets CURLMOPT_MAXCONNECTS itself before attaching. */
 #define ROUNDS 12
-static long one_node_rounds(long floor, long own, int attach,
-                            const char *what)
+
+/* The rounds' start: node 1 the only node listed, answering after 20 ms;
+ * an lb seeded with it (alt_lb_set_maxconnects(floor) if floor > 0) and
+ * discovered; a caller of nslots slots started in rounds 1 ms apart, with
+ * CURLMOPT_MAXCONNECTS own if own > 0; nothing attached. */
+static void rounds_start(caller *c, int nslots, long floor, long own)
 {
     reset_cluster();
     REQUIRE(tc_cmd(cl, NULL, 0, "localnodes 1 [\"127.0.0.1\"]") == 0);
@@ -698,16 +688,27 @@ static long one_node_rounds(long floor, long own, int attach,
         CHECK_EQ(alt_lb_set_maxconnects(lb, floor), ALT_OK);
     CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
     REQUIRE(tc_cmd(cl, NULL, 0, "slow 1 20") == 0);
-    caller c;
-    caller_init(&c, lb, NULL, 10);
-    c.rounds = 1;
-    c.stagger_ms = 1;
+    caller_init(c, lb, NULL, nslots);
+    c->rounds = 1;
+    c->stagger_ms = 1;
     if (own > 0)
-        curl_multi_setopt(c.multi, CURLMOPT_MAXCONNECTS, own);
-    if (attach)
-        attach_all(&c);
-    else
-        c.plain = 1;
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, own);
+}
+
+/* Rounds of 10 requests at once on one node, in 10-at-a-time's shape:
+ * each round's handles leave the multi as they finish. The node answers
+ * after 20 ms and the round's requests start 1 ms apart, so that they end
+ * 1 ms apart too: libcurl closes an idle connection (one idle for 1 ms at
+ * least) whenever a finishing transfer finds its pool over the limit, and
+ * a pool below 10 then costs new connections every round. Returns the
+ * connections the node accepted. floor > 0: alt_lb_set_maxconnects(floor);
+ * own > 0: the caller sets CURLMOPT_MAXCONNECTS itself before attaching. */
+static long one_node_rounds(long floor, long own, int attach,
+                            const char *what)
+{
+    caller c;
+    rounds_start(&c, 10, floor, own);
+    attach_or_plain(&c, attach);
     c.budget[0] = ROUNDS * 10;
     run_all(&c, 0, 15000);
     CHECK_EQ(c.ok200[0], ROUNDS * 10);
@@ -717,12 +718,7 @@ static long one_node_rounds(long floor, long own, int attach,
     long ln = stat_range(1, NNODES, "localnodes");
     fprintf(stderr, "  %s: %d rounds of 10 on 1 node: %ld connections "
             "accepted (%ld /localnodes)\n", what, ROUNDS, conns, ln);
-    if (attach)
-        alt_multi_detach(lb);
-    caller_free_slots(&c);
-    alt_lb_free(lb);
-    CHECK_EQ(curl_multi_cleanup(c.multi), CURLM_OK);
-    close(c.epfd);
+    caller_end(&c);
     REQUIRE(tc_cmd(cl, NULL, 0, "slow 1 0") == 0);
     return conns;
 }
@@ -752,24 +748,13 @@ static void maxconnects_floor(void)
  * connections node 2 accepted. */
 static long mixed_rounds(long floor, long own, const char *what)
 {
-    reset_cluster();
-    REQUIRE(tc_cmd(cl, NULL, 0, "localnodes 1 [\"127.0.0.1\"]") == 0);
-    alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
-    if (floor > 0)
-        CHECK_EQ(alt_lb_set_maxconnects(lb, floor), ALT_OK);
-    CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
-    REQUIRE(tc_cmd(cl, NULL, 0, "slow 1 20") == 0);
-    REQUIRE(tc_cmd(cl, NULL, 0, "slow 2 20") == 0);
     caller c;
-    caller_init(&c, lb, NULL, 11);
+    rounds_start(&c, 11, floor, own);
+    REQUIRE(tc_cmd(cl, NULL, 0, "slow 2 20") == 0);
     snprintf(c.plain_url, sizeof c.plain_url, "http://127.0.0.2:%d/",
              tc_port(cl));
     for (int i = 1; i < 11; i++)
         c.slots[i].lbi = PLAIN;
-    c.rounds = 1;
-    c.stagger_ms = 1;
-    if (own > 0)
-        curl_multi_setopt(c.multi, CURLMOPT_MAXCONNECTS, own);
     attach_all(&c);
     c.budget[0] = ROUNDS * 11;
     run_all(&c, 0, 15000);
@@ -781,11 +766,7 @@ static long mixed_rounds(long floor, long own, const char *what)
     fprintf(stderr, "  %s: %d rounds of 10 of the caller's own + 1 through "
             "lb: node 2 accepted %ld connections for its 10 at a time\n",
             what, ROUNDS, conns);
-    alt_multi_detach(lb);
-    caller_free_slots(&c);
-    alt_lb_free(lb);
-    CHECK_EQ(curl_multi_cleanup(c.multi), CURLM_OK);
-    close(c.epfd);
+    caller_end(&c);
     REQUIRE(tc_cmd(cl, NULL, 0, "slow 1 0") == 0);
     REQUIRE(tc_cmd(cl, NULL, 0, "slow 2 0") == 0);
     return conns;
@@ -810,10 +791,7 @@ static long eight_nodes(int attach)
     CHECK_EQ(alt_lb_refresh(lb), ALT_OK);
     caller c;
     caller_init(&c, lb, NULL, 4);
-    if (attach)
-        attach_all(&c);
-    else
-        c.plain = 1;
+    attach_or_plain(&c, attach);
     c.budget[0] = 1000;
     run_all(&c, 0, 15000);
     CHECK_EQ(c.ok200[0], 1000);
@@ -824,12 +802,7 @@ static long eight_nodes(int attach)
             "connections accepted (%ld /localnodes)\n",
             attach ? "attached" : "not attached (libcurl's default pool)",
             conns, ln);
-    if (attach)
-        alt_multi_detach(lb);
-    caller_free_slots(&c);
-    alt_lb_free(lb);
-    CHECK_EQ(curl_multi_cleanup(c.multi), CURLM_OK);
-    close(c.epfd);
+    caller_end(&c);
     return conns;
 }
 
@@ -927,13 +900,7 @@ static void two_lb(int alternate)
     CHECK_EQ(c.bad_private, 0);
 
     CHECK(settle(&c, 5000));
-    alt_multi_detach(a);
-    alt_multi_detach(b);
-    caller_free_slots(&c);
-    alt_lb_free(a);
-    alt_lb_free(b);
-    CHECK_EQ(curl_multi_cleanup(c.multi), CURLM_OK);
-    close(c.epfd);
+    caller_end(&c);
 }
 
 static void two_lb_one_multi_read_a(void)

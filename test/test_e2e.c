@@ -109,17 +109,7 @@ static int lb_ok(alt_lb *lb, CURL *e, const char *op, const char *json,
 /* Without the library: straight to node 1 (http://127.0.0.1:port/). */
 static long plain_call(int port, const char *op, const char *json, tu_reply *r)
 {
-    char url[64];
-    struct curl_slist *h;
-    CURL *e = curl_easy_init();
-    REQUIRE(e != NULL);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    tu_setup_api(e, url, op, json, r, &h);
-    CURLcode rc = curl_easy_perform(e);
-    tu_collect(e, r);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    CHECK_EQ(rc, CURLE_OK);
+    CHECK_EQ(tu_plain_call(port, op, json, r), CURLE_OK);
     return r->status;
 }
 

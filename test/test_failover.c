@@ -114,20 +114,6 @@ static int refresh_until(alt_lb *lb, const char *addr, int want)
     return 0;
 }
 
-/* The most attempts one node can get in ms milliseconds of back-off that
- * starts at 1 s and doubles. */
-static int max_attempts(long long ms)
-{
-    int n = 1;
-    long long backoff = 1000;
-    while (ms >= backoff) {
-        ms -= backoff;
-        backoff *= 2;
-        n++;
-    }
-    return n;
-}
-
 /* ------------------------------------------------------------ easy mode */
 
 static void easy_mode_kill(void)
@@ -172,7 +158,7 @@ static void easy_mode_kill(void)
             after[2] - before[2], after[3] - before[3], elapsed);
     CHECK_EQ(ok, 300);
     CHECK(attempts2 >= 1);
-    CHECK(attempts2 <= max_attempts(elapsed));
+    CHECK(attempts2 <= tu_max_attempts(elapsed));
     CHECK_EQ(retries, attempts2);
     CHECK_EQ(failed2, attempts2);
     CHECK_EQ(after[2] - before[2], 0);

@@ -59,17 +59,6 @@ static int port;
 
 /* --------------------------------------------------------------- helpers */
 
-static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
-{
-    tu_reply *r = ud;
-    size_t n = size * nmemb;
-    size_t room = sizeof r->body - 1 - r->len;
-    memcpy(r->body + r->len, data, n < room ? n : room);
-    r->len += n < room ? n : room;
-    r->body[r->len] = '\0';
-    return n;
-}
-
 static size_t discard(char *data, size_t size, size_t nmemb, void *ud)
 {
     (void)data;
@@ -85,7 +74,7 @@ static CURLcode plain_get(CURL *easy, const char *url, tu_reply *r)
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, tu_write_reply);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     CURLcode rc = curl_easy_perform(easy);

@@ -15,6 +15,7 @@
  *       }
  *   - alt_curl_release() before curl_easy_cleanup() of a handle;
  *   - alt_multi_detach() before the loop is torn down.
+ * The completion handling, the same in every shape, is complete().
  *
  * A1 (every transfer reported exactly once, whatever the loop): five
  * shapes, 300 requests each over 3 nodes, node 2 killed after about 100
@@ -258,6 +259,48 @@ static void on_final(run *r, req *q, CURLcode result)
     maybe_kill(r, r->finals);
 }
 
+/* A completion read with alt_multi_info_read(), handled as the header
+ * documents: a message that is not a CURLMSG_DONE of ours is counted and
+ * gives NULL; else the handle is taken out of the multi (remove_handle)
+ * and, if alt_curl_retry() prepared it for another node, added again,
+ * counted in r->retried and in *running (if given), and NULL; else its
+ * outcome is final (on_final) and its request is returned. */
+static req *complete(run *r, CURLMsg *msg, int *running)
+{
+    req *q = on_message(r, msg);
+    if (!q)
+        return NULL;
+    CURL *e = msg->easy_handle;
+    CURLcode result = msg->data.result;
+    take_out(r, q); /* curl_multi_remove_handle */
+    if (alt_curl_retry(r->lb, e, result)) {
+        add(r, q); /* curl_multi_add_handle */
+        r->retried++;
+        if (running)
+            (*running)++;
+        return NULL;
+    }
+    on_final(r, q, result);
+    return q;
+}
+
+/* A new easy handle for the next request, added to the multi. */
+static void add_transfer(run *r)
+{
+    CURL *eh = curl_easy_init();
+    REQUIRE(eh);
+    add(r, req_start(r, eh));
+}
+
+/* A final request's handle released and cleaned up (a shape with a
+ * handle per request). */
+static void drop_handle(run *r, req *q)
+{
+    alt_curl_release(r->lb, q->easy);
+    curl_easy_cleanup(q->easy);
+    q->easy = NULL;
+}
+
 /* After the shape's own teardown (which cleaned up its handles and the
  * multi): the lb, and node DEAD revived. */
 static void run_free(run *r)
@@ -355,11 +398,8 @@ static void loop_multi_app(run *r)
     CHECK_EQ(alt_multi_attach(lb, multi), ALT_OK);
 
     /* Allocate one CURL handle per transfer and add them all. */
-    while (more(r)) {
-        CURL *e = curl_easy_init();
-        REQUIRE(e);
-        add(r, req_start(r, e));
-    }
+    while (more(r))
+        add_transfer(r);
 
     int still_running = 1;
     long turns = 0;
@@ -378,21 +418,8 @@ static void loop_multi_app(run *r)
         /* See how the transfers went. */
         CURLMsg *msg;
         int msgs_left;
-        while ((msg = alt_multi_info_read(lb, &msgs_left))) {
-            req *q = on_message(r, msg);
-            if (!q)
-                continue;
-            CURL *e = msg->easy_handle;
-            CURLcode result = msg->data.result;
-            take_out(r, q); /* curl_multi_remove_handle */
-            if (alt_curl_retry(lb, e, result)) {
-                add(r, q); /* curl_multi_add_handle */
-                r->retried++;
-                still_running++;
-                continue;
-            }
-            on_final(r, q, result);
-        }
+        while ((msg = alt_multi_info_read(lb, &msgs_left)))
+            complete(r, msg, &still_running);
     } while (still_running && turns < MAX_TURNS && tu_now_ms() < r->deadline);
     r->t_end = tu_now_ms();
     r->ended = still_running == 0 && r->t_end < r->deadline;
@@ -438,22 +465,10 @@ static void ep_check_multi_info(ep_global *g)
     CURLMsg *msg;
     int msgs_left;
     while ((msg = alt_multi_info_read(r->lb, &msgs_left))) {
-        req *q = on_message(r, msg);
+        req *q = complete(r, msg, &g->still_running);
         if (!q)
             continue;
-        CURL *e = msg->easy_handle;
-        CURLcode result = msg->data.result;
-        take_out(r, q); /* curl_multi_remove_handle */
-        if (alt_curl_retry(r->lb, e, result)) {
-            add(r, q); /* curl_multi_add_handle */
-            r->retried++;
-            g->still_running++;
-            continue;
-        }
-        on_final(r, q, result);
-        alt_curl_release(r->lb, e);
-        curl_easy_cleanup(e);
-        q->easy = NULL;
+        drop_handle(r, q);
         ep_feed(g); /* the next URL arrives through the fifo */
     }
 }
@@ -554,11 +569,8 @@ static int ep_sock_cb(CURL *e, curl_socket_t s, int what, void *cbp,
 /* A new easy handle for a request id that came through the fifo. */
 static void ep_new_conn(ep_global *g, int id)
 {
-    run *r = g->r;
-    CHECK_EQ(id, r->started);
-    CURL *e = curl_easy_init();
-    REQUIRE(e);
-    add(r, req_start(r, e));
+    CHECK_EQ(id, g->r->started);
+    add_transfer(g->r);
 }
 
 /* The fifo has ids. */
@@ -672,23 +684,11 @@ static void mu_check_multi_info(mu_app *a)
     CURLMsg *msg;
     int pending;
     while ((msg = alt_multi_info_read(r->lb, &pending))) {
-        req *q = on_message(r, msg);
-        if (!q)
-            continue;
-        CURL *e = msg->easy_handle;
-        CURLcode result = msg->data.result;
-        take_out(r, q); /* curl_multi_remove_handle */
-        if (alt_curl_retry(r->lb, e, result)) {
-            /* Running again: adding it arms the uv timer (start_timeout),
-             * which is all the bookkeeping this loop has. */
-            add(r, q); /* curl_multi_add_handle */
-            r->retried++;
-            continue;
-        }
-        on_final(r, q, result);
-        alt_curl_release(r->lb, e);
-        curl_easy_cleanup(e);
-        q->easy = NULL;
+        /* A retry running again: adding it arms the uv timer
+         * (start_timeout), which is all the bookkeeping this loop has. */
+        req *q = complete(r, msg, NULL);
+        if (q)
+            drop_handle(r, q);
     }
 }
 
@@ -840,11 +840,8 @@ static mu_app *loop_uv(run *r)
     CHECK_EQ(alt_multi_attach(r->lb, a->multi), ALT_OK);
 
     /* add_download() for every request, before the loop runs. */
-    while (more(r)) {
-        CURL *e = curl_easy_init();
-        REQUIRE(e);
-        add(r, req_start(r, e));
-    }
+    while (more(r))
+        add_transfer(r);
 
     r->t0 = tu_now_ms();
     r->deadline = r->t0 + LOOP_MS;
@@ -903,19 +900,10 @@ static void loop_poll(run *r, long run_ms)
         CURLMsg *msg;
         int msgs_left;
         while ((msg = alt_multi_info_read(lb, &msgs_left))) {
-            req *q = on_message(r, msg);
+            req *q = complete(r, msg, &still_running);
             if (!q)
                 continue;
-            CURL *e = msg->easy_handle;
-            CURLcode result = msg->data.result;
-            take_out(r, q); /* curl_multi_remove_handle */
-            if (alt_curl_retry(lb, e, result)) {
-                add(r, q); /* curl_multi_add_handle */
-                r->retried++;
-                still_running++;
-                continue;
-            }
-            on_final(r, q, result);
+            CURL *e = q->easy;
             q->easy = NULL; /* the handle goes on with the next request */
             if (more(r) && (run_ms <= 0 || tu_now_ms() < r->t0 + run_ms)) {
                 add(r, req_start(r, e));
@@ -951,13 +939,6 @@ static void loop_poll(run *r, long run_ms)
 
 #define MAX_PARALLEL 10
 
-static void add_transfer(run *r)
-{
-    CURL *eh = curl_easy_init();
-    REQUIRE(eh);
-    add(r, req_start(r, eh));
-}
-
 static void loop_ten_at_a_time(run *r)
 {
     CURLM *cm = r->multi;
@@ -979,26 +960,12 @@ static void loop_ten_at_a_time(run *r)
         CHECK_EQ(curl_multi_perform(cm, &still_alive), CURLM_OK);
         CURLMsg *msg;
         while ((msg = alt_multi_info_read(lb, &msgs_left))) {
-            if (msg->msg == CURLMSG_DONE) {
-                CURL *e = msg->easy_handle;
-                CURLcode result = msg->data.result;
-                req *q = on_message(r, msg);
-                if (q) {
-                    take_out(r, q); /* curl_multi_remove_handle */
-                    if (alt_curl_retry(lb, e, result)) {
-                        add(r, q); /* curl_multi_add_handle */
-                        r->retried++;
-                        still_alive++;
-                        continue;
-                    }
-                    on_final(r, q, result);
-                    alt_curl_release(lb, e);
-                    curl_easy_cleanup(e);
-                    q->easy = NULL;
-                }
-            } else {
-                r->not_done++;
-            }
+            long retried = r->retried;
+            req *q = complete(r, msg, &still_alive);
+            if (q)
+                drop_handle(r, q);
+            else if (r->retried != retried)
+                continue; /* running again: no new transfer for it */
             if (transfers < r->nreq) {
                 add_transfer(r);
                 transfers++;

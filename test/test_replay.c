@@ -174,17 +174,7 @@ static void take(snap *s)
 /* Straight to node 1, without the library. */
 static long plain_call(const char *op, const char *json, tu_reply *r)
 {
-    char url[64];
-    struct curl_slist *h;
-    CURL *e = curl_easy_init();
-    REQUIRE(e != NULL);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    tu_setup_api(e, url, op, json, r, &h);
-    CURLcode rc = curl_easy_perform(e);
-    tu_collect(e, r);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    REQUIRE(rc == CURLE_OK);
+    REQUIRE(tu_plain_call(port, op, json, r) == CURLE_OK);
     return r->status;
 }
 
@@ -266,20 +256,6 @@ static void handle_timeouts(CURL *e)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, old_request_ms);
     if (old_connect_ms)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, old_connect_ms);
-}
-
-/* The most attempts one node can get in ms milliseconds of back-off that
- * starts at 1 s and doubles. */
-static int max_attempts(long long ms)
-{
-    int n = 1;
-    long long backoff = 1000;
-    while (ms >= backoff) {
-        ms -= backoff;
-        backoff *= 2;
-        n++;
-    }
-    return n;
 }
 
 static int broken_after_send(CURLcode rc)
@@ -396,6 +372,30 @@ static void done_nothing(mloop *L, mslot *s)
     (void)s;
 }
 
+/* A multi with lb attached, and n fresh handles in s. */
+static CURLM *mslots_new(alt_lb *lb, mslot *s, int n)
+{
+    CURLM *m = curl_multi_init();
+    REQUIRE(m != NULL);
+    REQUIRE(alt_multi_attach(lb, m) == ALT_OK);
+    memset(s, 0, (size_t)n * sizeof *s);
+    for (int i = 0; i < n; i++)
+        REQUIRE((s[i].e = curl_easy_init()) != NULL);
+    return m;
+}
+
+/* The handles released, lb freed, then the handles and the multi cleaned
+ * up. */
+static void mslots_free(alt_lb *lb, CURLM *m, mslot *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        alt_curl_release(lb, s[i].e);
+    alt_lb_free(lb);
+    for (int i = 0; i < n; i++)
+        curl_easy_cleanup(s[i].e);
+    curl_multi_cleanup(m);
+}
+
 /* ================================================================== B6 */
 
 typedef struct call_rec {
@@ -481,20 +481,30 @@ static void print_call(int k, const call_rec *c)
             seq_text(&c->p, seq, sizeof seq), c->cnt, c->retries_logged);
 }
 
+/* rounds easy_round()s (pooled, fresh, pooled, ...) with flags, 3 calls
+ * each into c; then how many times each call's item was applied, and the
+ * calls printed. */
+static void easy_rounds(unsigned flags, int rounds, call_rec *c)
+{
+    memset(c, 0, (size_t)rounds * 3 * sizeof *c);
+    for (int round = 0; round < rounds; round++)
+        easy_round(flags, round & 1, &c[round * 3]);
+    for (int k = 0; k < rounds * 3; k++) {
+        c[k].cnt = item_count(c[k].item);
+        print_call(k, &c[k]);
+    }
+}
+
 /* B6, easy mode, no flag: 4 rounds of 3 calls (pooled, fresh, pooled,
  * fresh), 12 calls, 4 of them meet node 2. */
 static void b6_easy_not_idempotent(void)
 {
     enum { ROUNDS = 4, N = ROUNDS * 3 };
     call_rec c[N];
-    memset(c, 0, sizeof c);
-    for (int round = 0; round < ROUNDS; round++)
-        easy_round(0, round & 1, &c[round * 3]);
+    easy_rounds(0, ROUNDS, c);
     int ok = 0, hits = 0, resends = 0;
     long cnt_sum = 0, dropped_sum = 0, api_sum = 0, failed_applied = 0;
     for (int k = 0; k < N; k++) {
-        c[k].cnt = item_count(c[k].item);
-        print_call(k, &c[k]);
         long others = c[k].api[1] + c[k].api[3];
         cnt_sum += c[k].cnt;
         dropped_sum += c[k].dropped;
@@ -551,14 +561,10 @@ static void b6_easy_idempotent(void)
 {
     enum { ROUNDS = 2, N = ROUNDS * 3 };
     call_rec c[N];
-    memset(c, 0, sizeof c);
-    for (int round = 0; round < ROUNDS; round++)
-        easy_round(ALT_IDEMPOTENT, round & 1, &c[round * 3]);
+    easy_rounds(ALT_IDEMPOTENT, ROUNDS, c);
     int ok = 0, hits = 0;
     long cnt_sum = 0, dropped_sum = 0;
     for (int k = 0; k < N; k++) {
-        c[k].cnt = item_count(c[k].item);
-        print_call(k, &c[k]);
         long others = c[k].api[1] + c[k].api[3];
         cnt_sum += c[k].cnt;
         dropped_sum += c[k].dropped;
@@ -599,13 +605,8 @@ static void multi_round(unsigned flags, int fresh)
     long conns0 = tc_stat(cl, 2, "conns");
     long lnw0 = tu_stat_sum(cl, 3, "localnodes");
     alt_lb *lb = new_lb(3);
-    CURLM *m = curl_multi_init();
-    REQUIRE(m != NULL);
-    REQUIRE(alt_multi_attach(lb, m) == ALT_OK);
     mslot s[3];
-    memset(s, 0, sizeof s);
-    for (int i = 0; i < 3; i++)
-        REQUIRE((s[i].e = curl_easy_init()) != NULL);
+    CURLM *m = mslots_new(lb, s, 3);
     mloop L = {lb, m, s, 3, ALT_IDEMPOTENT, setup_list_tables, done_nothing,
                NULL, 0};
     old_request_ms = old_connect_ms = 0;
@@ -707,12 +708,7 @@ static void multi_round(unsigned flags, int fresh)
         CHECK_EQ(tu_log_count("retrying on another node"), 0);
     }
     CHECK_EQ(cnt_sum, ok + dropped);
-    for (int i = 0; i < 3; i++)
-        alt_curl_release(lb, s[i].e);
-    alt_lb_free(lb);
-    for (int i = 0; i < 3; i++)
-        curl_easy_cleanup(s[i].e);
-    curl_multi_cleanup(m);
+    mslots_free(lb, m, s, 3);
 }
 
 static void b6_multi(void)
@@ -750,21 +746,84 @@ static int blame_is_known(int lib_timeouts)
            || curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
 }
 
-/* 40 ListTables (no flag) through alt_curl_perform. lib_timeouts: the
- * library's alt_lb_set_timeouts(3000, 200); else the caller's own
- * CURLOPT_CONNECTTIMEOUT_MS 200 only. */
-static void b7_easy(int lib_timeouts)
+/* What B7's 40 requests met, easy mode or multi. */
+typedef struct b7_req {
+    int hit;
+    long start_ev, fail_ev;
+} b7_req;
+
+typedef struct b7_stats {
+    int lib_timeouts;
+    int ok, hits, out_after_first;
+    long long hit_dt_min, hit_dt_max, other_dt_max;
+    b7_req req[40];
+} b7_stats;
+
+/* A fresh lb with the blackhole in its rotation and, with lib_timeouts,
+ * the library's alt_lb_set_timeouts(3000, 200); st zeroed for it. */
+static alt_lb *b7_start(int lib_timeouts, b7_stats *st)
 {
     alt_lb *lb = new_lb(4);
     REQUIRE(in_rotation(lb, BH));
     old_request_ms = old_connect_ms = 0;
     if (lib_timeouts)
         lb_timeouts(lb, 3000, 200);
+    memset(st, 0, sizeof *st);
+    st->lib_timeouts = lib_timeouts;
+    st->out_after_first = -1;
+    st->hit_dt_min = 1000000;
+    return lb;
+}
+
+static const char *b7_mode(int lib_timeouts)
+{
+    return lib_timeouts ? "alt_lb_set_timeouts(3000, 200)"
+                        : "caller's CONNECTTIMEOUT 200";
+}
+
+/* Request k's final outcome after dt ms, into st: an ok, or a hit of the
+ * blackhole (p opened a socket to it; retries >= 0: how often
+ * alt_curl_retry said 1, for the log). */
+static void b7_count(b7_stats *st, alt_lb *lb, int k, CURLcode rc,
+                     const tu_reply *r, long long dt, const probe *p,
+                     int retries)
+{
+    if (rc == CURLE_OK && r->status == 200)
+        st->ok++;
+    else
+        fprintf(stderr, "  request %d: %s, HTTP %ld after %lld ms\n", k,
+                curl_easy_strerror(rc), r->status, dt);
+    if (p->opened[250]) {
+        char seq[96], said[64] = "";
+        st->hits++;
+        if (dt < st->hit_dt_min)
+            st->hit_dt_min = dt;
+        if (dt > st->hit_dt_max)
+            st->hit_dt_max = dt;
+        if (st->hits == 1)
+            st->out_after_first = !in_rotation(lb, BH);
+        if (retries >= 0)
+            snprintf(said, sizeof said, ", alt_curl_retry said 1 %d time(s)",
+                     retries);
+        fprintf(stderr, "  request %d met " BH ": %s from %s in %lld ms, "
+                "sockets [%s]%s\n", k, curl_easy_strerror(rc),
+                r->ip[0] ? r->ip : "-", dt, seq_text(p, seq, sizeof seq),
+                said);
+    } else if (dt > st->other_dt_max) {
+        st->other_dt_max = dt;
+    }
+}
+
+/* 40 ListTables (no flag) through alt_curl_perform. lib_timeouts: the
+ * library's alt_lb_set_timeouts(3000, 200); else the caller's own
+ * CURLOPT_CONNECTTIMEOUT_MS 200 only. */
+static void b7_easy(int lib_timeouts)
+{
+    b7_stats st;
+    alt_lb *lb = b7_start(lib_timeouts, &st);
     CURL *e = curl_easy_init();
     REQUIRE(e != NULL);
     probe p;
-    int ok = 0, hits = 0, out_after_first = -1;
-    long long hit_dt_min = 1000000, hit_dt_max = 0, other_dt_max = 0;
     tu_log_reset();
     long long t0 = tu_now_ms();
     for (int k = 0; k < 40; k++) {
@@ -782,26 +841,7 @@ static void b7_easy(int lib_timeouts)
         long long dt = tu_now_ms() - t;
         tu_collect(e, &r);
         curl_slist_free_all(h);
-        if (rc == CURLE_OK && r.status == 200)
-            ok++;
-        else
-            fprintf(stderr, "  request %d: %s, HTTP %ld after %lld ms\n", k,
-                    curl_easy_strerror(rc), r.status, dt);
-        if (p.opened[250]) {
-            char seq[96];
-            hits++;
-            if (dt < hit_dt_min)
-                hit_dt_min = dt;
-            if (dt > hit_dt_max)
-                hit_dt_max = dt;
-            if (hits == 1)
-                out_after_first = !in_rotation(lb, BH);
-            fprintf(stderr, "  request %d met " BH ": %s from %s in %lld ms, "
-                    "sockets [%s]\n", k, curl_easy_strerror(rc),
-                    r.ip[0] ? r.ip : "-", dt, seq_text(&p, seq, sizeof seq));
-        } else if (dt > other_dt_max) {
-            other_dt_max = dt;
-        }
+        b7_count(&st, lb, k, rc, &r, dt, &p, -1);
     }
     long long elapsed = tu_now_ms() - t0;
     int failed_logged = tu_log_count("node " BH " failed");
@@ -809,37 +849,24 @@ static void b7_easy(int lib_timeouts)
     fprintf(stderr, "  easy, %s: 40 requests in %lld ms: %d ok; %d met the "
             "blackhole (%lld..%lld ms each; others at most %lld ms); out of "
             "rotation after the first: %d; failures logged %d, retries "
-            "logged %d\n", lib_timeouts ? "alt_lb_set_timeouts(3000, 200)"
-                                        : "caller's CONNECTTIMEOUT 200",
-            elapsed, ok, hits, hits ? hit_dt_min : 0, hit_dt_max,
-            other_dt_max, out_after_first, failed_logged, retries);
-    CHECK_EQ(ok, 40);
-    CHECK(hits >= 1);
-    CHECK(hits <= max_attempts(elapsed));
+            "logged %d\n", b7_mode(lib_timeouts), elapsed, st.ok, st.hits,
+            st.hits ? st.hit_dt_min : 0, st.hit_dt_max, st.other_dt_max,
+            st.out_after_first, failed_logged, retries);
+    CHECK_EQ(st.ok, 40);
+    CHECK(st.hits >= 1);
+    CHECK(st.hits <= tu_max_attempts(elapsed));
     if (blame_is_known(lib_timeouts)) {
-        CHECK_EQ(out_after_first, 1);
-        CHECK_EQ(failed_logged, hits);
+        CHECK_EQ(st.out_after_first, 1);
+        CHECK_EQ(failed_logged, st.hits);
     }
-    CHECK_EQ(retries, hits);
+    CHECK_EQ(retries, st.hits);
     /* The connect timeout, not the request timeout. */
-    CHECK(hits == 0 || hit_dt_min >= 180);
-    CHECK(hit_dt_max < 1000);
+    CHECK(st.hits == 0 || st.hit_dt_min >= 180);
+    CHECK(st.hit_dt_max < 1000);
     alt_curl_release(lb, e);
     curl_easy_cleanup(e);
     alt_lb_free(lb);
 }
-
-typedef struct b7_req {
-    int hit;
-    long start_ev, fail_ev;
-} b7_req;
-
-typedef struct b7_stats {
-    int lib_timeouts;
-    int ok, hits, out_after_first;
-    long long hit_dt_min, hit_dt_max, other_dt_max;
-    b7_req req[40];
-} b7_stats;
 
 static void b7_setup(mloop *L, mslot *s)
 {
@@ -855,51 +882,18 @@ static void b7_done(mloop *L, mslot *s)
     REQUIRE(s->seq >= 0 && s->seq < 40);
     st->req[s->seq].start_ev = s->start_ev;
     st->req[s->seq].fail_ev = s->fail_ev;
-    if (s->rc == CURLE_OK && s->r.status == 200)
-        st->ok++;
-    else
-        fprintf(stderr, "  request %d: %s, HTTP %ld after %lld ms\n", s->seq,
-                curl_easy_strerror(s->rc), s->r.status, s->dt);
-    if (s->p.opened[250]) {
-        char seq[96];
-        st->req[s->seq].hit = 1;
-        st->hits++;
-        if (s->dt < st->hit_dt_min)
-            st->hit_dt_min = s->dt;
-        if (s->dt > st->hit_dt_max)
-            st->hit_dt_max = s->dt;
-        if (st->hits == 1)
-            st->out_after_first = !in_rotation(L->lb, BH);
-        fprintf(stderr, "  request %d met " BH ": %s from %s in %lld ms, "
-                "sockets [%s], alt_curl_retry said 1 %d time(s)\n", s->seq,
-                curl_easy_strerror(s->rc), s->r.ip[0] ? s->r.ip : "-", s->dt,
-                seq_text(&s->p, seq, sizeof seq), s->retries);
-    } else if (s->dt > st->other_dt_max) {
-        st->other_dt_max = s->dt;
-    }
+    st->req[s->seq].hit = s->p.opened[250] != 0;
+    b7_count(st, L->lb, s->seq, s->rc, &s->r, s->dt, &s->p, s->retries);
 }
 
 /* 40 ListTables (no flag), 4 at a time, in a multi loop with
  * alt_curl_retry. */
 static void b7_multi(int lib_timeouts)
 {
-    alt_lb *lb = new_lb(4);
-    REQUIRE(in_rotation(lb, BH));
-    old_request_ms = old_connect_ms = 0;
-    if (lib_timeouts)
-        lb_timeouts(lb, 3000, 200);
-    CURLM *m = curl_multi_init();
-    REQUIRE(m != NULL);
-    REQUIRE(alt_multi_attach(lb, m) == ALT_OK);
-    mslot s[4];
-    memset(s, 0, sizeof s);
-    for (int i = 0; i < 4; i++)
-        REQUIRE((s[i].e = curl_easy_init()) != NULL);
     b7_stats st;
-    memset(&st, 0, sizeof st);
-    st.lib_timeouts = lib_timeouts;
-    st.out_after_first = -1;
-    st.hit_dt_min = 1000000;
+    alt_lb *lb = b7_start(lib_timeouts, &st);
+    mslot s[4];
+    CURLM *m = mslots_new(lb, s, 4);
     mloop L = {lb, m, s, 4, 0, b7_setup, b7_done, &st, 0};
     tu_log_reset();
     long long t0 = tu_now_ms();
@@ -927,9 +921,7 @@ static void b7_multi(int lib_timeouts)
             "the blackhole (%d prepared before its first timeout was seen, "
             "%d after; %lld..%lld ms each; others at most %lld ms); out of "
             "rotation after the first: %d; failures logged %d\n",
-            lib_timeouts ? "alt_lb_set_timeouts(3000, 200)"
-                         : "caller's CONNECTTIMEOUT 200",
-            elapsed, st.ok, st.hits, early, late,
+            b7_mode(lib_timeouts), elapsed, st.ok, st.hits, early, late,
             st.hits ? st.hit_dt_min : 0, st.hit_dt_max, st.other_dt_max,
             st.out_after_first, failed_logged);
     CHECK_EQ(st.ok, 40);
@@ -937,18 +929,13 @@ static void b7_multi(int lib_timeouts)
     CHECK(first_fail > 0);
     CHECK(early >= 1 && early <= 4);
     if (blame_is_known(lib_timeouts)) {
-        CHECK(late <= max_attempts(elapsed) - 1);
+        CHECK(late <= tu_max_attempts(elapsed) - 1);
         CHECK_EQ(st.out_after_first, 1);
         CHECK(failed_logged >= 1);
     }
     CHECK(st.hits == 0 || st.hit_dt_min >= 180);
     CHECK(st.hit_dt_max < 1000);
-    for (int i = 0; i < 4; i++)
-        alt_curl_release(lb, s[i].e);
-    alt_lb_free(lb);
-    for (int i = 0; i < 4; i++)
-        curl_easy_cleanup(s[i].e);
-    curl_multi_cleanup(m);
+    mslots_free(lb, m, s, 4);
 }
 
 static void b7_connect_timeouts(void)
@@ -995,6 +982,7 @@ typedef struct one_call {
 static void deadline_call(int nbh, int lib, long request_ms, long connect_ms,
                           long slow_ms, one_call *c)
 {
+    memset(c, 0, sizeof *c);
     list_blackholes_then_1(nbh);
     alt_lb *lb = new_lb((size_t)nbh + 1);
     CMD("localnodes %d default", 1);
@@ -1064,7 +1052,6 @@ static void b8_deadline(void)
 
     /* 3 blackholes, node 1 last: 3 x 300 ms, node 1 gets the ~100 ms left
      * and answers in time. */
-    memset(&c, 0, sizeof c);
     deadline_call(3, 1, 1000, 300, 0, &c);
     CHECK_EQ(c.rc, CURLE_OK);
     CHECK_EQ(c.status, 200);
@@ -1077,7 +1064,6 @@ static void b8_deadline(void)
      * left of the 1000 ms (about 100), not a fresh 1000 (which would end
      * at 3 x 300 + 500 = 1400 ms with an answer), so the call ends at the
      * deadline with CURLE_OPERATION_TIMEDOUT. */
-    memset(&c, 0, sizeof c);
     deadline_call(3, 1, 1000, 300, 500, &c);
     CHECK_EQ(c.rc, CURLE_OPERATION_TIMEDOUT);
     check_walk(&c.p, 4, 3);
@@ -1088,7 +1074,6 @@ static void b8_deadline(void)
 
     /* 6 blackholes, node 1 last: no node answered within 1000 ms, however
      * many are listed: 300 + 300 + 300 + 100, CURLE_OPERATION_TIMEDOUT. */
-    memset(&c, 0, sizeof c);
     deadline_call(NBH, 1, 1000, 300, 0, &c);
     CHECK_EQ(c.rc, CURLE_OPERATION_TIMEDOUT);
     check_walk(&c.p, 4, NBH);
@@ -1100,7 +1085,6 @@ static void b8_deadline(void)
      * bounds each attempt, not the call. With CONNECTTIMEOUT 300, three
      * blackholes cost 3 x 300 ms, then node 1 answers: the call takes more
      * than the caller's 400 ms, and at most attempts x 400 ms. */
-    memset(&c, 0, sizeof c);
     deadline_call(3, 0, 400, 300, 0, &c);
     CHECK_EQ(c.rc, CURLE_OK);
     CHECK_EQ(c.status, 200);

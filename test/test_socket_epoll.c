@@ -43,24 +43,8 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
     (void)socketp;
     loop *l = userp;
     l->socket_calls++;
-    if (what == CURL_POLL_REMOVE) {
-        /* The socket may be closed already: epoll dropped it then. */
-        if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, s, NULL) != 0 && errno != EBADF
-            && errno != ENOENT)
-            l->epoll_errors++;
-        return 0;
-    }
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.data.fd = s;
-    if (what & CURL_POLL_IN)
-        ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT)
-        ev.events |= EPOLLOUT;
-    if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, s, &ev) != 0) {
-        if (errno != ENOENT || epoll_ctl(l->epfd, EPOLL_CTL_ADD, s, &ev) != 0)
-            l->epoll_errors++;
-    }
+    if (tu_epoll_watch(l->epfd, s, what) != 0)
+        l->epoll_errors++;
     return 0;
 }
 
@@ -88,17 +72,10 @@ static void turn(loop *l, long *budget)
     int running;
     if (n < 0 && errno != EINTR)
         l->epoll_errors++;
-    for (int i = 0; i < n; i++) {
-        int flags = 0;
-        if (evs[i].events & (EPOLLIN | EPOLLHUP))
-            flags |= CURL_CSELECT_IN;
-        if (evs[i].events & EPOLLOUT)
-            flags |= CURL_CSELECT_OUT;
-        if (evs[i].events & EPOLLERR)
-            flags |= CURL_CSELECT_ERR;
-        CHECK_EQ(curl_multi_socket_action(l->multi, evs[i].data.fd, flags,
+    for (int i = 0; i < n; i++)
+        CHECK_EQ(curl_multi_socket_action(l->multi, evs[i].data.fd,
+                                          tu_epoll_select(evs[i].events),
                                           &running), CURLM_OK);
-    }
     if (l->timer_at >= 0 && tu_now_ms() >= l->timer_at) {
         l->timer_at = -1;
         CHECK_EQ(curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0,

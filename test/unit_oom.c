@@ -111,6 +111,15 @@ static void arm_from(long n)
     sticky = n > 0;
 }
 
+/* arm_from(n) if from_n_on, else arm(n). */
+static void arm_mode(long n, bool from_n_on)
+{
+    if (from_n_on)
+        arm_from(n);
+    else
+        arm(n);
+}
+
 static const char *seeds[] = {"10.0.0.1", "node-2.example", "::1"};
 
 /* alt_lb_new fails cleanly at every allocation, then succeeds. */
@@ -495,6 +504,17 @@ static void show_difference(const char *a, const char *b)
             (int)strcspn(a, "\n"), a, (int)strcspn(b, "\n"), b);
 }
 
+/* Whether lb's description (after_text, taken now) is before_text; prints
+ * the first difference if not. */
+static bool same_as_before(const alt_lb *lb)
+{
+    describe(lb, after_text, sizeof after_text);
+    if (strcmp(before_text, after_text) == 0)
+        return true;
+    show_difference(before_text, after_text);
+    return false;
+}
+
 /* After the failure of allocation n inside the setter, a request prepared
  * on the object goes out as it would have before: its CONNECT_TO text
  * names the old fake domain. */
@@ -502,10 +522,7 @@ static void prepared_as_before(const struct setter_case *c, long n,
                                bool from_n_on)
 {
     alt_lb *lb = configured();
-    if (from_n_on)
-        arm_from(n);
-    else
-        arm(n);
+    arm_mode(n, from_n_on);
     alt_code rc = c->call(lb);
     arm(0);
     CHECK(rc == ALT_E_NOMEM);
@@ -541,23 +558,17 @@ static void every_setter_mode(bool from_n_on)
             alt_lb *lb = configured();
             describe(lb, before_text, sizeof before_text);
             alt_log_fn fn_before = lb->log_fn;
-            if (from_n_on)
-                arm_from(n);
-            else
-                arm(n);
+            arm_mode(n, from_n_on);
             alt_code rc = c->call(lb);
             bool hit = failed;
             arm(0);
-            describe(lb, after_text, sizeof after_text);
             if (rc == ALT_OK) {
                 CHECK(c->applied(lb));
             } else {
                 nomem++;
                 CHECK(rc == ALT_E_NOMEM);
-                CHECK(strcmp(before_text, after_text) == 0);
+                CHECK(same_as_before(lb));
                 CHECK(lb->log_fn == fn_before);
-                if (strcmp(before_text, after_text) != 0)
-                    show_difference(before_text, after_text);
                 CHECK(c->call(lb) == ALT_OK && c->applied(lb));
             }
             alt_lb_free(lb);
@@ -634,11 +645,8 @@ static void refused_setters(void)
         n = (long)i; /* reported as "allocation" i: the call's index */
         CHECK(bad[i] == ALT_E_INVALID_ARG);
     }
-    describe(lb, after_text, sizeof after_text);
     n = 0;
-    CHECK(strcmp(before_text, after_text) == 0);
-    if (strcmp(before_text, after_text) != 0)
-        show_difference(before_text, after_text);
+    CHECK(same_as_before(lb));
 
     /* First use freezes the configuration. */
     alt__freeze(lb);
@@ -651,11 +659,8 @@ static void refused_setters(void)
         n = (long)i;
         CHECK(frozen[i] == ALT_E_STATE);
     }
-    describe(lb, after_text, sizeof after_text);
     n = 0;
-    CHECK(strcmp(before_text, after_text) == 0);
-    if (strcmp(before_text, after_text) != 0)
-        show_difference(before_text, after_text);
+    CHECK(same_as_before(lb));
     CHECK(call_refresh_interval(lb) == ALT_OK && new_refresh_interval(lb));
     CHECK(call_timeouts(lb) == ALT_OK && new_timeouts(lb));
     CHECK(call_maxconnects(lb) == ALT_OK && new_maxconnects(lb));

@@ -34,53 +34,42 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* ["10.<k>.x.y", ...]: n distinct addresses, a different set per k. */
-static char *body_of(int k, int n)
+/* ["10.<k>.x.y" for the first half, "10.<k2>.x.y" for the second]: n
+ * distinct addresses, in order, or last first if reversed. */
+static char *list_of(int k, int k2, int n, int reversed)
 {
     size_t cap = (size_t)n * 24 + 16, len = 0;
     char *s = malloc(cap);
     if (!s)
         exit(1);
     s[len++] = '[';
-    for (int j = 0; j < n; j++)
+    for (int i = 0; i < n; i++) {
+        int j = reversed ? n - 1 - i : i;
         len += (size_t)snprintf(s + len, cap - len, "%s\"10.%d.%d.%d\"",
-                                j ? "," : "", k, j >> 8, j & 255);
+                                i ? "," : "", j < n / 2 ? k : k2, j >> 8,
+                                j & 255);
+    }
     s[len++] = ']';
     s[len] = '\0';
     return s;
+}
+
+/* ["10.<k>.x.y", ...]: n distinct addresses, a different set per k. */
+static char *body_of(int k, int n)
+{
+    return list_of(k, k, n, 0);
 }
 
 /* The addresses of body_of(k, n), last first: the same nodes, other bytes. */
 static char *reversed_of(int k, int n)
 {
-    size_t cap = (size_t)n * 24 + 16, len = 0;
-    char *s = malloc(cap);
-    if (!s)
-        exit(1);
-    s[len++] = '[';
-    for (int j = n - 1; j >= 0; j--)
-        len += (size_t)snprintf(s + len, cap - len, "%s\"10.%d.%d.%d\"",
-                                j < n - 1 ? "," : "", k, j >> 8, j & 255);
-    s[len++] = ']';
-    s[len] = '\0';
-    return s;
+    return list_of(k, k, n, 1);
 }
 
 /* ["10.<k>.x.y" for the first half, "10.<k2>.x.y" for the second]. */
 static char *half_of(int k, int k2, int n)
 {
-    size_t cap = (size_t)n * 24 + 16, len = 0;
-    char *s = malloc(cap);
-    if (!s)
-        exit(1);
-    s[len++] = '[';
-    for (int j = 0; j < n; j++)
-        len += (size_t)snprintf(s + len, cap - len, "%s\"10.%d.%d.%d\"",
-                                j ? "," : "", j < n / 2 ? k : k2, j >> 8,
-                                j & 255);
-    s[len++] = ']';
-    s[len] = '\0';
-    return s;
+    return list_of(k, k2, n, 0);
 }
 
 static double json_only(const char *body)

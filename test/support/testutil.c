@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,9 +24,9 @@ int tu_finish(void)
     return tu_failures ? 1 : 0;
 }
 
-static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+size_t tu_write_reply(char *data, size_t size, size_t nmemb, void *reply)
 {
-    tu_reply *r = ud;
+    tu_reply *r = reply;
     size_t n = size * nmemb;
     size_t room = sizeof r->body - 1 - r->len;
     memcpy(r->body + r->len, data, n < room ? n : room);
@@ -48,7 +49,7 @@ void tu_setup_api(CURL *easy, const char *url, const char *op,
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, json);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, tu_write_reply);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, reply);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
@@ -73,15 +74,48 @@ CURLcode tu_list_tables(alt_lb *lb, CURL *easy, tu_reply *reply)
     return rc;
 }
 
+CURLcode tu_plain_call(int port, const char *op, const char *json,
+                       tu_reply *reply)
+{
+    char url[64];
+    struct curl_slist *h;
+    CURL *e = curl_easy_init();
+    REQUIRE(e != NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    tu_setup_api(e, url, op, json, reply, &h);
+    CURLcode rc = curl_easy_perform(e);
+    tu_collect(e, reply);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    return rc;
+}
+
 long tu_stat_sum(tc_cluster *c, int n, const char *what)
 {
+    return tu_stat_range(c, 1, n, what);
+}
+
+long tu_stat_range(tc_cluster *c, int first, int last, const char *what)
+{
     long sum = 0;
-    for (int i = 1; i <= n; i++) {
+    for (int i = first; i <= last; i++) {
         long v = tc_stat(c, i, what);
         REQUIRE(v >= 0);
         sum += v;
     }
     return sum;
+}
+
+int tu_max_attempts(long long ms)
+{
+    int n = 1;
+    long long backoff = 1000;
+    while (ms >= backoff) {
+        ms -= backoff;
+        backoff *= 2;
+        n++;
+    }
+    return n;
 }
 
 int tu_node_index(const char *ip)
@@ -133,6 +167,40 @@ char *tu_many_addresses(int k, int n)
     s[len++] = ']';
     s[len] = '\0';
     return s;
+}
+
+int tu_epoll_watch(int epfd, curl_socket_t s, int what)
+{
+    if (what == CURL_POLL_REMOVE) {
+        /* The socket may be closed already: epoll dropped it then. */
+        if (epoll_ctl(epfd, EPOLL_CTL_DEL, s, NULL) != 0 && errno != EBADF
+            && errno != ENOENT)
+            return -1;
+        return 0;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = s;
+    if (what & CURL_POLL_IN)
+        ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev.events |= EPOLLOUT;
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev) != 0
+        && (errno != ENOENT || epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev) != 0))
+        return -1;
+    return 0;
+}
+
+int tu_epoll_select(unsigned events)
+{
+    int flags = 0;
+    if (events & (EPOLLIN | EPOLLHUP))
+        flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT)
+        flags |= CURL_CSELECT_OUT;
+    if (events & EPOLLERR)
+        flags |= CURL_CSELECT_ERR;
+    return flags;
 }
 
 tc_cluster *tu_cluster(const char *args)

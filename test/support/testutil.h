@@ -65,6 +65,10 @@ typedef struct tu_reply {
     char ip[64];
 } tu_reply;
 
+/* A CURLOPT_WRITEFUNCTION that appends the answer to the tu_reply given as
+ * CURLOPT_WRITEDATA (keeping what fits, NUL-terminated). */
+size_t tu_write_reply(char *data, size_t size, size_t nmemb, void *reply);
+
 /* Sets easy up for POST <url> with X-Amz-Target DynamoDB_20120810.<op> and a
  * JSON body (copied), writing the answer into reply. headers receives the
  * slist to free after the transfer. */
@@ -79,9 +83,21 @@ void tu_collect(CURL *easy, tu_reply *reply);
  * result, with the answer in reply. */
 CURLcode tu_list_tables(alt_lb *lb, CURL *easy, tu_reply *reply);
 
+/* One request (as tu_setup_api sets it up) straight to node 1,
+ * http://127.0.0.1:<port>/, without the library, on a handle of its own:
+ * its result, with the answer in reply. */
+CURLcode tu_plain_call(int port, const char *op, const char *json,
+                       tu_reply *reply);
+
 /* A counter of the cluster's ("api", "localnodes", ...) summed over nodes
  * 1..n; fails the test hard if it cannot be read. */
 long tu_stat_sum(tc_cluster *c, int n, const char *what);
+/* The same over nodes first..last. */
+long tu_stat_range(tc_cluster *c, int first, int last, const char *what);
+
+/* The most attempts one node can get in ms milliseconds of the library's
+ * back-off, which starts at 1 s and doubles. */
+int tu_max_attempts(long long ms);
 
 /* Index i of "127.0.0.<i>", or -1. */
 int tu_node_index(const char *ip);
@@ -116,6 +132,16 @@ char *tu_many_addresses(int k, int n);
 typedef struct tu_blackhole tu_blackhole;
 tu_blackhole *tu_blackhole_open(const char *addr, int port);
 void tu_blackhole_close(tu_blackhole *b);
+
+/* For a CURLMOPT_SOCKETFUNCTION on epoll: brings epfd's interest in s in
+ * step with what (CURL_POLL_IN/OUT/INOUT: added or modified; REMOVE:
+ * deleted, when the socket is not closed already). 0, or -1 on an epoll
+ * error. */
+int tu_epoll_watch(int epfd, curl_socket_t s, int what);
+
+/* The CURL_CSELECT_* flags for the events epoll_wait() reported on a socket
+ * (EPOLLHUP counts as readable). */
+int tu_epoll_select(unsigned events);
 
 /* Starts a cluster, fails the test hard if it cannot. */
 tc_cluster *tu_cluster(const char *args);
