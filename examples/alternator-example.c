@@ -4,6 +4,7 @@
  *
  *   alternator-example [--scheme http|https] [--port PORT] [--requests N]
  *                      [--fake-domain HOST] [--credentials KEY:SECRET]
+ *                      [--stats]
  *                      SEED...
  *
  * It learns the cluster's nodes from the seeds (GET /localnodes), then sends
@@ -18,6 +19,8 @@
 #include <curl/curl.h>
 #include <alternator_lb.h>
 
+#include "print-stats.h"
+
 static void usage(const char *msg)
 {
     if (msg)
@@ -26,7 +29,7 @@ static void usage(const char *msg)
             "usage: alternator-example [--scheme http|https] [--port PORT] "
             "[--requests N]\n"
             "                          [--fake-domain HOST] "
-            "[--credentials KEY:SECRET] SEED...\n"
+            "[--credentials KEY:SECRET] [--stats] SEED...\n"
             "  SEED: address of one or more Alternator nodes "
             "(IP or host name, no port)\n"
             "  defaults: --scheme http --port 8000 --requests 20\n");
@@ -66,6 +69,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 int main(int argc, char **argv)
 {
     const char *scheme = "http", *fake_domain = NULL, *credentials = NULL;
+    int stats = 0;
     long port = 8000, requests = 20;
     const char **seeds = calloc((size_t)argc, sizeof *seeds);
     size_t nseeds = 0;
@@ -80,6 +84,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             usage(NULL);
+        if (strcmp(a, "--stats") == 0) {
+            stats = 1;
+            continue;
+        }
         if (i + 1 >= argc) {
             char msg[128];
             snprintf(msg, sizeof msg, "%s needs a value", a);
@@ -207,6 +215,8 @@ int main(int argc, char **argv)
             printf("  %s\n", reply.text);
     }
     printf("%ld of %ld requests answered 200\n", ok, requests);
+    if (stats)
+        print_stats(lb);
 
     /* 5. Give the handle back before freeing lb: it holds lb's CONNECT_TO
      * list, which alt_lb_free() frees. */

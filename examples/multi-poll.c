@@ -8,7 +8,7 @@
  *
  *   multi-poll [--scheme http|https] [--port PORT] [--requests N]
  *              [--concurrency C] [--fake-domain HOST]
- *              [--credentials KEY:SECRET] SEED...
+ *              [--credentials KEY:SECRET] [--stats] SEED...
  *
  * Exit status 0 only if every request answered 200.
  */
@@ -19,6 +19,8 @@
 #include <curl/curl.h>
 #include <alternator_lb.h>
 
+#include "print-stats.h"
+
 static void usage(const char *msg)
 {
     if (msg)
@@ -27,7 +29,7 @@ static void usage(const char *msg)
             "usage: multi-poll [--scheme http|https] [--port PORT] "
             "[--requests N] [--concurrency C]\n"
             "                  [--fake-domain HOST] "
-            "[--credentials KEY:SECRET] SEED...\n"
+            "[--credentials KEY:SECRET] [--stats] SEED...\n"
             "  defaults: --scheme http --port 8000 --requests 20 "
             "--concurrency 4\n");
     exit(2);
@@ -77,6 +79,7 @@ static int start(alt_lb *lb, CURLM *multi, struct slot *s, long request)
 int main(int argc, char **argv)
 {
     const char *scheme = "http", *fake_domain = NULL, *credentials = NULL;
+    int stats = 0;
     long port = 8000, requests = 20, concurrency = 4;
     const char **seeds = calloc((size_t)argc, sizeof *seeds);
     size_t nseeds = 0;
@@ -90,6 +93,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--help") == 0)
             usage(NULL);
+        if (strcmp(a, "--stats") == 0) {
+            stats = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             usage("an option needs a value");
         const char *v = argv[++i];
@@ -242,6 +249,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n && i < 64; i++)
         printf(" %s", nodes[i]);
     printf("\n");
+    if (stats)
+        print_stats(lb);
 
     /* Teardown: detach first (it removes a refresh of lb's still in
      * flight), give the handles back, then free what is left. */

@@ -10,7 +10,7 @@
  *
  *   multi-socket [--scheme http|https] [--port PORT] [--requests N]
  *                [--concurrency C] [--fake-domain HOST]
- *                [--credentials KEY:SECRET] SEED...
+ *                [--credentials KEY:SECRET] [--stats] SEED...
  *
  * Linux (epoll). Exit status 0 only if every request answered 200.
  */
@@ -26,6 +26,8 @@
 #include <curl/curl.h>
 #include <alternator_lb.h>
 
+#include "print-stats.h"
+
 static void usage(const char *msg)
 {
     if (msg)
@@ -34,7 +36,7 @@ static void usage(const char *msg)
             "usage: multi-socket [--scheme http|https] [--port PORT] "
             "[--requests N] [--concurrency C]\n"
             "                    [--fake-domain HOST] "
-            "[--credentials KEY:SECRET] SEED...\n"
+            "[--credentials KEY:SECRET] [--stats] SEED...\n"
             "  defaults: --scheme http --port 8000 --requests 20 "
             "--concurrency 4\n");
     exit(2);
@@ -126,6 +128,7 @@ static int start(alt_lb *lb, CURLM *multi, struct slot *s, long request)
 int main(int argc, char **argv)
 {
     const char *scheme = "http", *fake_domain = NULL, *credentials = NULL;
+    int stats = 0;
     long port = 8000, requests = 20, concurrency = 4;
     const char **seeds = calloc((size_t)argc, sizeof *seeds);
     size_t nseeds = 0;
@@ -139,6 +142,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--help") == 0)
             usage(NULL);
+        if (strcmp(a, "--stats") == 0) {
+            stats = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             usage("an option needs a value");
         const char *v = argv[++i];
@@ -307,6 +314,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n && i < 64; i++)
         printf(" %s", nodes[i]);
     printf("\n");
+    if (stats)
+        print_stats(lb);
 
     /* Teardown, in this order: detach while the event loop still works
      * (removing a refresh of lb's still in flight calls on_socket and

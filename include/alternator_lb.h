@@ -28,6 +28,7 @@
 #define ALTERNATOR_LB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <curl/curl.h>
 
 #include "alternator_lb_version.h"
@@ -224,6 +225,111 @@ ALT_EXTERN size_t alt_lb_nodes(const alt_lb *lb, char addrs[][ALT_ADDR_MAX],
                                size_t max);
 
 /* ------------------------------------------------------------------------ */
+/* Health and metrics                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A node's state. Since 0.3.0. */
+typedef enum {
+    ALT_NODE_ACTIVE = 0,      /* gets requests */
+    ALT_NODE_QUARANTINED = 1, /* out after a fault, for a back-off; then one
+                                 request on trial */
+    ALT_NODE_DOWN = 2         /* out after several faults in a row; back
+                                 only when a refresh's probe gets an
+                                 answer: no request is spent on it */
+} alt_node_state;
+
+/*
+ * When nodes leave the rotation. A node is quarantined after a connection
+ * fault (see alt_curl_done()) or after max_5xx HTTP 5xx answers in a row
+ * (a 5xx is never retried: the request reached the node; 4xx answers are
+ * the request's fault and never count). It is out for a back-off of
+ * backoff_min_ms, doubling with each fault in a row up to backoff_max_ms,
+ * then gets one request on trial. After max_failures faults in a row it is
+ * down: only the probes of refreshes (alt_lb_refresh(), alt_lb_start()'s
+ * thread, an attached multi) ask it, once its back-off is over, and an
+ * answer brings it back. At most max_out_percent of the listed nodes are
+ * out at once; one that fails beyond that still gets requests when no
+ * node in rotation is left.
+ * Defaults: 5, 3, 1000, 30000, 50 (Envoy ejects after 5 consecutive 5xx;
+ * ScyllaDB's C++ client marks a node down after 3 failures).
+ * Requires max_5xx >= 1, max_failures >= 1, 1 <= backoff_min_ms <=
+ * backoff_max_ms <= a day, max_out_percent <= 100. May be called at any
+ * time, from any thread; applies to the next fault.
+ * Errors: ALT_E_INVALID_ARG (nothing changed). Since 0.3.0.
+ */
+ALT_EXTERN alt_code alt_lb_set_health(alt_lb *lb, unsigned max_5xx,
+                                      unsigned max_failures,
+                                      long backoff_min_ms, long backoff_max_ms,
+                                      unsigned max_out_percent);
+
+/* How alt_curl_prepare() chooses. Since 0.3.0. */
+typedef enum {
+    /* Round-robin, except that a second node drawn at random is taken
+     * instead when it is clearly cheaper: a latency estimate (request sent
+     * to first answer byte, a moving average of the node's answers) at
+     * least 3 times and 1 ms lower, times one plus the transfers in flight
+     * in an attached multi. A slow node gets little traffic; a healthy
+     * cluster keeps the round-robin spread. The default. */
+    ALT_CHOICE_LOAD_AWARE = 0,
+    /* Plain round-robin over the nodes in rotation. */
+    ALT_CHOICE_ROUND_ROBIN = 1
+} alt_choice;
+
+/* Sets how nodes are chosen. May be called at any time, from any thread.
+ * Errors: ALT_E_INVALID_ARG. Since 0.3.0. */
+ALT_EXTERN alt_code alt_lb_set_choice(alt_lb *lb, alt_choice choice);
+
+/*
+ * What one node is doing: a copy, filled by alt_lb_node_stats(). Fields are
+ * only ever appended, never moved: a program built against an older header
+ * passes its own sizeof and gets the fields it knows. Counts start when the
+ * node is first seen and count attempts reported through alt_curl_done()
+ * (or alt_multi_info_read(), alt_curl_retry(), alt_curl_perform()).
+ * Since 0.3.0.
+ */
+typedef struct alt_node_stats {
+    char addr[ALT_ADDR_MAX];
+    alt_node_state state;
+    int64_t state_since_ms;     /* CLOCK_REALTIME ms of the last change;
+                                   0: never changed */
+    uint64_t requests;          /* attempts that ended here */
+    uint64_t in_flight;         /* prepared here, not yet reported */
+    uint64_t conn_failures;     /* faults: refused, reset, timed out... */
+    uint64_t http_5xx;          /* answers with a 5xx status */
+    uint64_t retried;           /* failed here, then sent elsewhere */
+    uint32_t latency_us;        /* the moving estimate second choices use:
+                                   request sent to first answer byte */
+    uint32_t p50_us, p99_us;    /* of all attempts with an answer (a log
+                                   histogram: within 25%) */
+} alt_node_stats;
+
+/*
+ * Copies the statistics of the listed nodes (in the order of the last
+ * answer) into out[0..max), each struct_size bytes apart (pass
+ * sizeof(alt_node_stats)), and returns how many nodes there are, which may
+ * exceed max. out may be NULL when max is 0. Thread-safe; never blocks
+ * alt_curl_prepare() (it takes lb's node lock, which prepare does not).
+ * Since 0.3.0.
+ */
+ALT_EXTERN size_t alt_lb_node_stats(const alt_lb *lb, alt_node_stats *out,
+                                    size_t max, size_t struct_size);
+
+/* The load balancer's own counters. Fields are only ever appended.
+ * Since 0.3.0. */
+typedef struct alt_lb_stats {
+    uint64_t refreshes;          /* rounds that put a list in rotation */
+    uint64_t refreshes_failed;   /* rounds in which no node gave one */
+    uint64_t nodes_added;        /* entered the list through a discovery */
+    uint64_t nodes_removed;      /* left it */
+    int64_t last_discovery_ms;   /* CLOCK_REALTIME ms; 0: never */
+} alt_lb_stats;
+
+/* Copies lb's counters into *out (struct_size: sizeof(alt_lb_stats)).
+ * Thread-safe. Errors: ALT_E_INVALID_ARG. Since 0.3.0. */
+ALT_EXTERN alt_code alt_lb_get_stats(const alt_lb *lb, alt_lb_stats *out,
+                                     size_t struct_size);
+
+/* ------------------------------------------------------------------------ */
 /* Node discovery                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -289,9 +395,11 @@ ALT_EXTERN void alt_lb_stop(alt_lb *lb);
  *
  * Choice: each easy handle walks the nodes in rotation in turn, starting one
  * node further than the handle first seen before it, and skips nodes taken
- * out after a failure. A node out of rotation whose back-off is over is
+ * out after a failure; then, unless alt_lb_set_choice() said round-robin,
+ * a second node drawn at random is taken instead when it is clearly
+ * cheaper (see alt_choice). A quarantined node whose back-off is over is
  * given one request on trial ("half-open"): success puts it back, failure
- * doubles its back-off.
+ * doubles its back-off (see alt_lb_set_health()).
  *
  * Requests prepared before the first discovery go round-robin over the
  * seeds. To spread from the first request, call alt_lb_refresh() once

@@ -35,8 +35,8 @@
 #define ALT_MAX_HANDLES (1u << 20)  /* distinct easy handles remembered */
 #define ALT_MAX_ATTEMPTS 16         /* attempts of one request */
 #define ALT_MAX_MS 86400000L        /* longest interval or timeout: a day */
-#define ALT_BACKOFF_MIN_MS 1000
-#define ALT_BACKOFF_MAX_MS 30000
+#define ALT_HIST_BUCKETS 56         /* latency histogram: see health.c */
+#define ALT_WARM_UP 4               /* answers before an estimate counts */
 
 /*
  * One node address, with its prebuilt CONNECT_TO list. Records are never
@@ -60,7 +60,21 @@ typedef struct alt__node {
     bool listed;                    /* in the last accepted answer; lb->mu */
     bool seed;                      /* never reused */
     bool in_use;                    /* scratch of find_spares; lb->mu */
+    uint16_t id;                    /* 0..ALT_MAX_NODES-1, for good */
     struct alt__node *spare_next;   /* spare list of alt__intern; lb->mu */
+    _Atomic int64_t state_since;    /* CLOCK_REALTIME ms of the last change */
+
+    /* Written when a transfer on the node is recorded (never by prepare,
+     * which only reads ewma_us and ewma_at): a line of their own. */
+    _Alignas(64) _Atomic uint64_t requests;  /* attempts recorded */
+    _Atomic uint64_t conn_failures;          /* faults of the node's */
+    _Atomic uint64_t http_5xx;
+    _Atomic uint64_t retried;                /* failed here, sent elsewhere */
+    _Atomic unsigned consecutive_5xx;
+    _Atomic uint32_t ewma_us;                /* latency estimate; 0 none */
+    _Atomic uint32_t samples;                /* answers it has seen */
+    _Atomic int64_t ewma_at;                 /* ms of its last sample */
+    _Atomic uint64_t hist[ALT_HIST_BUCKETS]; /* attempt times, log scale */
 } alt__node;
 
 /* Marks a handle's slot while alt_curl_prepare() picks (see nodes.c). */
@@ -85,6 +99,9 @@ typedef struct alt__slot {
     int64_t deadline;               /* ms (fine clock); 0 = none */
     unsigned attempts;              /* of the current request */
     unsigned flags;                 /* ALT_IDEMPOTENT */
+    uint32_t random;                /* xorshift state: second choices */
+    alt__node *last_node;           /* of the last attempt recorded */
+    uint16_t flight_id;             /* node counted in lb->multi_flight */
     unsigned char verdict;          /* enum alt__verdict of the last one */
     long try_timeout, try_connect;  /* ms the library gave this attempt */
     bool set_sigv4, set_timeout, set_connect; /* what prepare set */
@@ -139,6 +156,7 @@ struct alt_lb {
     char *sigv4_param, *access_key, *secret_key;
     _Atomic long request_ms, connect_ms;    /* alt_lb_set_timeouts */
     _Atomic bool attached;                  /* multi_thread is set */
+    _Atomic bool round_robin;               /* no second choices */
     pthread_t multi_thread;
 
     /* Starting points of new handles' round-robin, and the round-robin of
@@ -157,6 +175,9 @@ struct alt_lb {
     long connect_timeout_ms, total_timeout_ms;
     _Atomic long active_ms, idle_ms;
     _Atomic long maxconnects;               /* alt_lb_set_maxconnects */
+    /* alt_lb_set_health */
+    _Atomic unsigned max_5xx, max_failures, max_out_percent;
+    _Atomic long backoff_min, backoff_max;
     alt_log_fn log_fn;
     void *log_ud;
     alt_log_level log_level;
@@ -176,6 +197,10 @@ struct alt_lb {
     _Atomic(alt__htab *) handles;
     _Atomic size_t nhandles;
     alt__slot *free_slots;
+
+    /* Counters of alt_lb_get_stats. */
+    _Atomic uint64_t refreshes, refreshes_failed, nodes_added, nodes_removed;
+    _Atomic int64_t last_discovery;         /* CLOCK_REALTIME ms; 0 never */
 
     /* Refresh scheduling. */
     _Atomic int64_t due_idle;               /* ms: next refresh when idle */
@@ -204,6 +229,8 @@ struct alt_lb {
     bool multi_pending;                     /* an add was refused; retry it */
     unsigned multi_gen;                     /* attachments so far */
     size_t multi_inflight;                  /* caller's transfers running */
+    uint32_t *multi_flight;                 /* [ALT_MAX_NODES] the same, per
+                                               node id (second choices) */
     size_t multi_inflight_high;
     long multi_maxconn;                     /* CURLMOPT_MAXCONNECTS set */
 };
@@ -235,7 +262,8 @@ size_t alt__canonical_host(const char *s, size_t len, bool allow_ipv6,
 alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len);
 void alt__intern_done(alt_lb *lb);
 alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n);
-void alt__set_listed_locked(alt_lb *lb, alt__node *const *nodes, size_t n);
+/* Returns how many of nodes were not listed before. */
+size_t alt__set_listed_locked(alt_lb *lb, alt__node *const *nodes, size_t n);
 /* New texts for every record under a new fake domain: all or nothing.
  * texts receives nregistry blocks for alt__commit_texts(). */
 alt_code alt__make_texts(const alt_lb *lb, const char *fake, char ***texts);
@@ -253,13 +281,22 @@ typedef struct alt__outcome {
 alt__outcome alt__classify(CURL *easy, CURLcode result, long timeout_ms,
                            long connect_ms, bool curl7);
 /* Whether node may get a request now: ALT_TAKE, ALT_IF_NONE_BETTER (a node
- * that failed while half of the nodes were out already), or ALT_SKIP.
- * Claims the trial of a node whose back-off is over. *now is read lazily
- * (0 = not yet). */
+ * that failed while the most nodes that may be out were), or ALT_SKIP.
+ * Claims the trial of a quarantined node whose back-off is over. *now is
+ * read lazily (0 = not yet). */
 enum { ALT_SKIP, ALT_IF_NONE_BETTER, ALT_TAKE };
-int alt__eligible(alt__node *node, int64_t *now);
-void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon);
+int alt__eligible(const alt_lb *lb, alt__node *node, int64_t *now);
+alt_node_state alt__node_state(const alt_lb *lb, const alt__node *node,
+                               int64_t now);
+/* why: for the log ("connection refused", "HTTP 503, 5 in a row"). */
+void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
+                      const char *why);
 void alt__node_ok(alt_lb *lb, alt__node *node);
+void alt__latency_sample(alt__node *node, uint64_t us);
+/* The latency estimate in us; 0 while too few answers made it. */
+uint64_t alt__estimate(const alt__node *node);
+void alt__http_answer(alt_lb *lb, alt__node *node, long status);
+uint64_t alt__bucket_mid(unsigned bucket); /* its middle, in microseconds */
 bool alt__node_out(const alt__node *node, int64_t now);
 
 /* handles.c: which node each easy handle was given. */
@@ -270,6 +307,9 @@ void alt__slot_forget(alt_lb *lb, const CURL *easy);
  * prepare is picking (nothing may be reused then). Caller holds lb->mu. */
 bool alt__mark_handles_in_use(alt_lb *lb);
 void alt__free_handles(alt_lb *lb);
+/* Adds to count[node id] the handles whose transfer on that node is
+ * prepared and not yet recorded. Caller holds lb->mu. */
+void alt__in_flight(alt_lb *lb, uint32_t *count);
 
 /* discovery.c: one /localnodes request and its answer. */
 alt_code alt__job_new(alt_lb *lb, bool private_multi, alt__job **out);
@@ -279,6 +319,8 @@ alt_code alt__job_finish(alt_lb *lb, alt__job *job, CURLcode result);
 alt_code alt__job_round(alt_lb *lb, alt__job *job);
 /* The next node to ask in this round, or NULL when the round is over. */
 alt__node *alt__next_candidate(alt__job *job);
+/* Counts a round that ran to its end. */
+void alt__round_done(alt_lb *lb, const alt__job *job);
 bool alt__node_busy(alt_lb *lb, const alt__node *node);
 alt_code alt__parse_nodes(alt_lb *lb, const char *body, size_t len,
                           alt__node **out, size_t max, size_t *n);
@@ -294,7 +336,7 @@ void alt__refresh_release(alt_lb *lb);
 void alt__refresh_soon(alt_lb *lb);
 
 /* multi.c: called by alt_curl_prepare() on the thread that attached. */
-void alt__multi_prepared(alt_lb *lb, alt__slot *slot);
+void alt__multi_prepared(alt_lb *lb, alt__slot *slot, alt__node *node);
 
 /* curl.c */
 /* in_loop: for a transfer of the caller's multi loop, if attached. */

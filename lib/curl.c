@@ -10,6 +10,57 @@
  */
 #include "alt_private.h"
 
+/* A second choice is taken only when the round-robin one looks at least
+ * this many times costlier, and this many microseconds: a healthy cluster
+ * keeps the plain round-robin spread through the jitter of its answers. */
+#define ALT_SECOND_CHOICE_FACTOR 3
+#define ALT_SECOND_CHOICE_MIN_US 1000
+/* An estimate not refreshed by a sample halves every this many ms, so that
+ * a node that lost its traffic for being slow gets a request now and then
+ * to show whether it still is. */
+#define ALT_ESTIMATE_HALF_LIFE_MS 512
+
+/* The cost of a request on node: the latency estimate, times one plus its
+ * transfers in flight in the attached multi when flight is given. 0: no
+ * estimate yet. */
+static uint64_t cost(const alt__node *node, const uint32_t *flight)
+{
+    uint64_t c = alt__estimate(node);
+    return flight ? c * (1 + (uint64_t)flight[node->id]) : c;
+}
+
+static uint32_t xorshift(uint32_t *state)
+{
+    uint32_t x = *state ? *state : 0x9e3779b9u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+
+/* Power of two choices: b instead of the round-robin a when b, fully in
+ * rotation, costs clearly less than a even with a's estimate decayed for
+ * the time it was not refreshed. */
+static bool second_is_better(const alt__node *a, const alt__node *b,
+                             const uint32_t *flight, int64_t *now)
+{
+    if (atomic_load_explicit(&b->down_until, memory_order_relaxed) != 0)
+        return false;
+    uint64_t ca = cost(a, flight), cb = cost(b, flight);
+    if (ca == 0 || cb == 0 || cb * ALT_SECOND_CHOICE_FACTOR >= ca
+        || ca - cb < ALT_SECOND_CHOICE_MIN_US)
+        return false;
+    if (*now == 0)
+        *now = alt__now_ms();
+    int64_t idle = *now - atomic_load_explicit(&a->ewma_at,
+                                               memory_order_relaxed);
+    int64_t halvings = idle / ALT_ESTIMATE_HALF_LIFE_MS;
+    if (halvings > 0)
+        ca = halvings >= 63 ? 0 : ca >> halvings;
+    return cb * ALT_SECOND_CHOICE_FACTOR < ca
+           && ca - cb >= ALT_SECOND_CHOICE_MIN_US;
+}
+
 /*
  * Each handle walks the published set on its own counter, which starts
  * where the previous new handle's did plus one: handles spread over the
@@ -17,36 +68,47 @@
  * threads (that costs a cache-line transfer per request). Nodes out of
  * rotation are skipped (health.c); a softly out one is taken only if no
  * node in rotation is left, and if all are out the walk goes on
- * regardless.
+ * regardless. Then a second node, drawn at random by the handle, is taken
+ * instead if it is clearly cheaper (second_is_better). Nothing here is
+ * written that another thread reads: the estimates are written when
+ * transfers are recorded.
  * Sequentially consistent loads (plain loads on x86): see find_spares() in
  * nodes.c.
  */
-static alt__node *pick(alt_lb *lb, alt__slot *slot)
+static alt__node *pick(alt_lb *lb, alt__slot *slot, const uint32_t *flight)
 {
     size_t n = atomic_load(&lb->nlive);
-    uint64_t i = slot ? slot->rr
-                      : atomic_fetch_add_explicit(&lb->rr, 1,
-                                                  memory_order_relaxed);
+    size_t first = (size_t)(slot->rr % n), idx = first, step = 0;
     int64_t now = 0;
-    alt__node *node = atomic_load(&lb->live[i % n]), *fallback = NULL;
-    uint64_t at = i;
-    for (size_t k = 1;; k++) {
-        int e = alt__eligible(node, &now);
+    alt__node *node = atomic_load(&lb->live[idx]), *fallback = NULL;
+    size_t fallback_idx = 0, fallback_step = 0;
+    for (;;) {
+        int e = alt__eligible(lb, node, &now);
         if (e == ALT_TAKE)
             break;
         if (e == ALT_IF_NONE_BETTER && !fallback) {
             fallback = node;
-            at = i;
+            fallback_idx = idx;
+            fallback_step = step;
         }
-        if (k == n) { /* none better: a soft one, or on regardless */
-            node = fallback ? fallback : atomic_load(&lb->live[at % n]);
-            i = at;
+        if (++step == n) { /* none better: a soft one, or on regardless */
+            idx = fallback ? fallback_idx : first;
+            step = fallback ? fallback_step : 0;
+            node = atomic_load(&lb->live[idx]);
             break;
         }
-        node = atomic_load(&lb->live[++i % n]);
+        idx = idx + 1 == n ? 0 : idx + 1;
+        node = atomic_load(&lb->live[idx]);
     }
-    if (slot)
-        slot->rr = i + 1;
+    slot->rr += step + 1;
+    if (n > 1 && !atomic_load_explicit(&lb->round_robin, memory_order_relaxed)) {
+        /* Any other slot but node's, by a multiply rather than a division. */
+        size_t other = idx + 1 + (size_t)(((uint64_t)xorshift(&slot->random)
+                                           * (n - 1)) >> 32);
+        alt__node *second = atomic_load(&lb->live[other < n ? other : other - n]);
+        if (second != node && second_is_better(node, second, flight, &now))
+            node = second;
+    }
     return node;
 }
 
@@ -101,6 +163,10 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
     /* The mark keeps the picked node's record from being reused for
      * another address until the transfer is recorded (nodes.c). */
     alt__slot *slot = alt__slot_for(lb, easy);
+    bool multi_here = in_loop
+                      && atomic_load_explicit(&lb->attached,
+                                              memory_order_acquire)
+                      && pthread_equal(pthread_self(), lb->multi_thread);
     alt__node *node;
     if (slot) {
         atomic_store(&slot->node, ALT_PICKING);
@@ -112,7 +178,7 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
         }
         slot->attempts++;
         slot->verdict = ALT_FINAL;
-        node = pick(lb, slot);
+        node = pick(lb, slot, multi_here ? lb->multi_flight : NULL);
     } else {
         /* Nothing would pin a picked record: a seed's is never reused. */
         node = lb->seeds[atomic_fetch_add_explicit(&lb->rr, 1,
@@ -141,9 +207,8 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
         atomic_store_explicit(&slot->node, node, memory_order_release);
     if (!atomic_load_explicit(&lb->active, memory_order_relaxed))
         atomic_store_explicit(&lb->active, true, memory_order_relaxed);
-    if (in_loop && atomic_load_explicit(&lb->attached, memory_order_acquire)
-        && pthread_equal(pthread_self(), lb->multi_thread))
-        alt__multi_prepared(lb, slot);
+    if (multi_here)
+        alt__multi_prepared(lb, slot, node);
     return slot ? ALT_OK : ALT_E_NOMEM;
 }
 
@@ -168,10 +233,23 @@ alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result)
     alt__outcome o = alt__classify(easy, result, slot->try_timeout,
                                    slot->try_connect, lb->curl7);
     slot->verdict = o.verdict;
-    if (o.node_fault)
-        alt__node_failed(lb, node, true);
-    else if (result == CURLE_OK)
-        alt__node_ok(lb, node);
+    slot->last_node = node;
+    atomic_fetch_add_explicit(&node->requests, 1, memory_order_relaxed);
+    if (o.node_fault) {
+        atomic_fetch_add_explicit(&node->conn_failures, 1,
+                                  memory_order_relaxed);
+        alt__node_failed(lb, node, true, curl_easy_strerror(result));
+    } else if (result == CURLE_OK) {
+        /* The node's part: from the request sent to the first byte of the
+         * answer, without the connection's setup or the body's transfer. */
+        curl_off_t sent = 0, first = 0;
+        long status = 0;
+        curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &sent);
+        curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        alt__latency_sample(node, first > sent ? (uint64_t)(first - sent) : 1);
+        alt__http_answer(lb, node, status);
+    }
     /* Last: until now the pin kept the record from being reused. */
     atomic_store(&slot->node, NULL);
     return slot;
@@ -202,8 +280,13 @@ static int retry(alt_lb *lb, CURL *easy, CURLcode result, bool in_loop)
         return 0;
     if (slot->deadline && alt__fine_ms() >= slot->deadline)
         return 0;
+    alt__node *failed = slot->last_node;
     if (alt__prepare(lb, easy, slot->flags, true, in_loop) != ALT_OK)
         return 0;
+    /* The record is never freed; reused meanwhile, the count goes to its
+     * new address - as rare as harmless. */
+    if (failed)
+        atomic_fetch_add_explicit(&failed->retried, 1, memory_order_relaxed);
     alt__log(lb, ALT_LOG_INFO, "retrying on another node (attempt %u): %s",
              slot->attempts, curl_easy_strerror(result));
     return 1;
@@ -271,8 +354,10 @@ void alt_curl_release(alt_lb *lb, CURL *easy)
         curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 0L);
     if (atomic_load(&lb->attached)
         && pthread_equal(pthread_self(), lb->multi_thread)
-        && slot->in_multi && slot->in_multi == lb->multi_gen
-        && lb->multi_inflight > 0)
-        lb->multi_inflight--;
+        && slot->in_multi && slot->in_multi == lb->multi_gen) {
+        lb->multi_flight[slot->flight_id]--;
+        if (lb->multi_inflight > 0)
+            lb->multi_inflight--;
+    }
     alt__slot_forget(lb, easy);
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -185,6 +186,11 @@ out:
     return rc;
 }
 
+void alt__round_done(alt_lb *lb, const alt__job *job)
+{
+    atomic_fetch_add(job->got_list ? &lb->refreshes : &lb->refreshes_failed, 1);
+}
+
 alt__node *alt__next_candidate(alt__job *job)
 {
     /* Nodes that went out meanwhile are skipped; seeds are the last resort
@@ -295,8 +301,12 @@ static alt_code take_answer(alt_lb *lb, const char *body, size_t len,
         }
     }
     alt__intern_done(lb);
-    if (publish && rc == ALT_OK && *n > 0)
-        alt__set_listed_locked(lb, out, *n);
+    if (publish && rc == ALT_OK && *n > 0) {
+        size_t before = atomic_load(&lb->nlive);
+        size_t added = alt__set_listed_locked(lb, out, *n);
+        atomic_fetch_add(&lb->nodes_added, added);
+        atomic_fetch_add(&lb->nodes_removed, before - (*n - added));
+    }
     pthread_mutex_unlock(&lb->mu);
     free(canon);
     free(at);
@@ -359,7 +369,7 @@ static alt_code curl_failure(alt_lb *lb, alt__job *job, alt__node *target,
      * this round goes on to the next candidate anyway. */
     if (alt__classify(job->easy, result, lb->total_timeout_ms,
                       lb->connect_timeout_ms, lb->curl7).node_fault)
-        alt__node_failed(lb, target, false);
+        alt__node_failed(lb, target, false, "no answer to /localnodes");
     switch (result) {
     case CURLE_OPERATION_TIMEDOUT: return ALT_E_TIMEOUT;
     case CURLE_WRITE_ERROR: return ALT_E_BAD_RESPONSE; /* over the cap */
@@ -405,6 +415,10 @@ static alt_code finish(alt_lb *lb, alt__job *job, alt__node *target,
     if (rc != ALT_OK)
         return rc;
     job->got_list = true;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    atomic_store(&lb->last_discovery,
+                 (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
     alt__log(lb, ALT_LOG_DEBUG, "/localnodes from %s: %zu nodes",
              target->addr, n);
     return ALT_OK;

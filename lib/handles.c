@@ -120,6 +120,9 @@ static alt__slot *insert(alt_lb *lb, const CURL *easy)
     s->flags = 0;
     s->verdict = ALT_FINAL;
     s->try_timeout = s->try_connect = 0;
+    s->random = (uint32_t)hash_ptr(easy) | 1;
+    s->last_node = NULL;
+    s->flight_id = 0;
     s->set_sigv4 = s->set_timeout = s->set_connect = false;
     s->in_multi = 0;
     s->free_next = NULL;
@@ -183,9 +186,10 @@ out:
     pthread_mutex_unlock(&lb->mu);
 }
 
-/* A pick lasts nanoseconds unless its thread is preempted: wait that long,
- * not for a preempted thread. */
-#define PICK_WAIT_SPINS 100000
+/* A pick lasts nanoseconds unless its thread is preempted, which a busy
+ * machine does for a time slice or a few: wait up to this long (yielding)
+ * before giving up reusing records for this answer. */
+#define PICK_WAIT_MS 100
 
 bool alt__mark_handles_in_use(alt_lb *lb)
 {
@@ -196,17 +200,31 @@ bool alt__mark_handles_in_use(alt_lb *lb)
         if (!s)
             continue;
         alt__node *node = atomic_load(&s->node);
-        for (int spins = 0; node == ALT_PICKING; spins++) {
-            if (spins == PICK_WAIT_SPINS)
+        for (int64_t until = 0; node == ALT_PICKING;
+             node = atomic_load(&s->node)) {
+            int64_t now = alt__fine_ms();
+            if (!until)
+                until = now + PICK_WAIT_MS;
+            else if (now > until)
                 return false;
-            if (spins % 64 == 63)
-                sched_yield();
-            node = atomic_load(&s->node);
+            sched_yield();
         }
         if (node)
             node->in_use = true;
     }
     return true;
+}
+
+void alt__in_flight(alt_lb *lb, uint32_t *count)
+{
+    alt__htab *t = atomic_load(&lb->handles);
+    for (size_t i = 0; t && i <= t->mask; i++) {
+        alt__slot *s = atomic_load(&t->entry[i].easy)
+                       ? atomic_load(&t->entry[i].slot) : NULL;
+        alt__node *node = s ? atomic_load(&s->node) : NULL;
+        if (node && node != ALT_PICKING)
+            count[node->id]++;
+    }
 }
 
 void alt__free_handles(alt_lb *lb)

@@ -23,18 +23,23 @@
  *    cannot be judged so; libcurl 8.6+ tells the queued part
  *    (CURLINFO_QUEUE_TIME_T). 7.x is the exception: see alt__classify.
  *
- * A node at fault leaves the rotation for a back-off, then gets one request
- * on trial. At most half of the listed nodes are out for good at once: one
- * that fails beyond that is out "softly", used only when no other node can
- * take a request, since when more look dead the client itself is the
- * likelier culprit.
+ * States (alt_node_state): active; quarantined, after a fault (a connection
+ * fault, or max_5xx HTTP 5xx answers in a row): out for a back-off, then
+ * one request on trial; down, after max_failures faults in a row: out
+ * until a probe of the refresh (discovery.c) gets an answer, so that no
+ * request is spent on it. At most max_out_percent of the listed nodes are
+ * out for good at once: one that fails beyond that is out "softly", used
+ * only when no other node can take a request, since when more look sick
+ * the client itself is the likelier culprit.
  *
  * Calls down into nodes.c only; a fault sets a refresh due.
  */
 #include "alt_private.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static bool network_errno(long err)
@@ -153,28 +158,47 @@ bool alt__node_out(const alt__node *node, int64_t now)
     return atomic_load_explicit(&node->down_until, memory_order_relaxed) > now;
 }
 
-int alt__eligible(alt__node *node, int64_t *now)
+static bool is_down(const alt_lb *lb, const alt__node *node)
+{
+    return atomic_load_explicit(&node->failures, memory_order_relaxed)
+           >= atomic_load_explicit(&lb->max_failures, memory_order_relaxed);
+}
+
+alt_node_state alt__node_state(const alt_lb *lb, const alt__node *node,
+                               int64_t now)
+{
+    if (atomic_load(&node->down_until) == 0)
+        return ALT_NODE_ACTIVE;
+    if (is_down(lb, node))
+        return ALT_NODE_DOWN;
+    return alt__node_out(node, now) || atomic_load(&node->trial)
+           ? ALT_NODE_QUARANTINED : ALT_NODE_ACTIVE;
+}
+
+int alt__eligible(const alt_lb *lb, alt__node *node, int64_t *now)
 {
     int64_t d = atomic_load_explicit(&node->down_until, memory_order_relaxed);
     if (d == 0)
         return ALT_TAKE;
     if (*now == 0)
         *now = alt__now_ms();
-    if (d > *now)
+    /* Down: only a probe of the refresh brings it back (discovery.c). */
+    if (d > *now || is_down(lb, node))
         return atomic_load_explicit(&node->soft, memory_order_relaxed)
                ? ALT_IF_NONE_BETTER : ALT_SKIP;
-    /* The back-off is over: one request on trial at a time. The trial
-     * holds the node out again for the minimum back-off, so that a trial
-     * never reported done does not keep it out for long. */
-    if (!atomic_compare_exchange_strong(&node->down_until, &d,
-                                        *now + ALT_BACKOFF_MIN_MS))
+    /* Quarantined, the back-off over: one request on trial at a time. The
+     * trial holds the node out again for the minimum back-off, so that a
+     * trial never reported done does not keep it out for long. */
+    if (!atomic_compare_exchange_strong(
+            &node->down_until, &d,
+            *now + atomic_load_explicit(&lb->backoff_min, memory_order_relaxed)))
         return ALT_SKIP;
     atomic_store(&node->trial, true);
     return ALT_TAKE;
 }
 
-/* Whether node may be taken out for good (not softly): at most half of
- * the listed nodes are. Caller holds lb->mu. */
+/* Whether node may be taken out for good (not softly): at most
+ * max_out_percent of the listed nodes are. Caller holds lb->mu. */
 static bool may_take_out(alt_lb *lb, const alt__node *node, int64_t now)
 {
     size_t n = atomic_load(&lb->nlive), out = 0;
@@ -182,10 +206,18 @@ static bool may_take_out(alt_lb *lb, const alt__node *node, int64_t now)
         const alt__node *o = atomic_load(&lb->live[i]);
         out += o != node && alt__node_out(o, now) && !atomic_load(&o->soft);
     }
-    return out + 1 <= n / 2;
+    return (out + 1) * 100 <= n * atomic_load(&lb->max_out_percent);
 }
 
-void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon)
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
+                      const char *why)
 {
     int64_t now = alt__now_ms();
     bool was_trial = atomic_exchange(&node->trial, false);
@@ -193,25 +225,30 @@ void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon)
     if (!was_trial && alt__node_out(node, now))
         return;
     unsigned failures = atomic_fetch_add(&node->failures, 1) + 1;
-    int64_t backoff = ALT_BACKOFF_MIN_MS;
-    for (unsigned i = 1; i < failures && backoff < ALT_BACKOFF_MAX_MS; i++)
+    int64_t backoff = atomic_load(&lb->backoff_min);
+    int64_t most = atomic_load(&lb->backoff_max);
+    for (unsigned i = 1; i < failures && backoff < most; i++)
         backoff *= 2;
-    if (backoff > ALT_BACKOFF_MAX_MS)
-        backoff = ALT_BACKOFF_MAX_MS;
-    /* Out either way for the back-off; soft when half of the nodes are
-     * out already, so that it still gets requests if all else fails. */
+    if (backoff > most)
+        backoff = most;
+    /* Out either way for the back-off; soft when the share of nodes out is
+     * reached, so that it still gets requests if all else fails. */
     pthread_mutex_lock(&lb->mu);
     bool soft = !may_take_out(lb, node, now);
     atomic_store(&node->soft, soft);
     atomic_store(&node->down_until, now + backoff);
     pthread_mutex_unlock(&lb->mu);
+    if (failures == 1 || failures == atomic_load(&lb->max_failures))
+        atomic_store(&node->state_since, wall_ms());
     if (refresh_soon)
         alt__refresh_soon(lb);
-    alt__log(lb, ALT_LOG_WARN, "node %s failed (%u in a row): out of "
-             "rotation for %lld ms%s", node->addr, failures,
+    alt__log(lb, ALT_LOG_WARN, "node %s failed (%s; %u in a row): %s for "
+             "%lld ms%s", node->addr, why, failures,
+             is_down(lb, node) ? "down, until a probe answers"
+                               : "out of rotation",
              (long long)backoff,
-             soft ? ", used only if no other node is left (half of the "
-                    "nodes are out already)" : "");
+             soft ? "; used only if no other node is left (the most nodes "
+                    "that may be out are)" : "");
 }
 
 void alt__node_ok(alt_lb *lb, alt__node *node)
@@ -223,5 +260,92 @@ void alt__node_ok(alt_lb *lb, alt__node *node)
     atomic_store(&node->down_until, 0);
     atomic_store(&node->trial, false);
     atomic_store(&node->soft, false);
+    atomic_store(&node->state_since, wall_ms());
     alt__log(lb, ALT_LOG_INFO, "node %s answers again", node->addr);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Latency                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Histogram buckets: two per power of two of microseconds (bucket 2k for
+ * [2^k, 1.5 * 2^k), 2k+1 for [1.5 * 2^k, 2^(k+1))), 2^27 us (134 s) and
+ * beyond in the last. */
+static unsigned bucket_of(uint64_t us)
+{
+    if (us < 1)
+        us = 1;
+    unsigned k = 63 - (unsigned)__builtin_clzll(us);
+    unsigned b = 2 * k + (k > 0 ? (unsigned)(us >> (k - 1)) & 1 : 0);
+    return b < ALT_HIST_BUCKETS ? b : ALT_HIST_BUCKETS - 1;
+}
+
+uint64_t alt__estimate(const alt__node *node)
+{
+    return atomic_load_explicit(&node->samples, memory_order_relaxed)
+                   >= ALT_WARM_UP
+               ? atomic_load_explicit(&node->ewma_us, memory_order_relaxed)
+               : 0;
+}
+
+uint64_t alt__bucket_mid(unsigned b)
+{
+    uint64_t base = (uint64_t)1 << (b / 2);
+    return b % 2 ? base * 7 / 4 : base * 5 / 4;
+}
+
+/*
+ * The latency estimate a second choice compares. The first ALT_WARM_UP
+ * answers of a node give the fastest of them (a cold first answer, a
+ * pause, say nothing about the node), and second choices ignore the
+ * estimate until then (alt__estimate). After that, a moving average that
+ * goes a quarter of the way to each sample, a slower one taken at most
+ * twice the estimate (+100 us): one slow answer, or a run of heavier
+ * requests, cannot take a node's traffic away; a node that turned slow
+ * loses it within a handful of answers, and one that recovered wins it
+ * back as fast. Written by whichever thread
+ * records; a lost update between two threads costs one sample.
+ */
+void alt__latency_sample(alt__node *node, uint64_t us)
+{
+    if (us > UINT32_MAX / 4)
+        us = UINT32_MAX / 4;
+    uint64_t old = atomic_load_explicit(&node->ewma_us, memory_order_relaxed);
+    uint64_t est;
+    uint32_t seen = atomic_fetch_add_explicit(&node->samples, 1,
+                                              memory_order_relaxed);
+    if (old == 0)
+        est = us;
+    else if (seen < ALT_WARM_UP)
+        est = us < old ? us : old;
+    else if (us < old)
+        est = (3 * old + us) / 4;
+    else
+        est = (3 * old + (us < 2 * old + 100 ? us : 2 * old + 100)) / 4;
+    atomic_store_explicit(&node->ewma_us, est ? (uint32_t)est : 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&node->ewma_at, alt__now_ms(), memory_order_relaxed);
+    atomic_fetch_add_explicit(&node->hist[bucket_of(us)], 1,
+                              memory_order_relaxed);
+}
+
+/* What a recorded HTTP answer says: a 5xx counts towards an outlier
+ * ejection (max_5xx in a row, or one during a trial), anything else clears
+ * the count. Never retried: the request reached the node. */
+void alt__http_answer(alt_lb *lb, alt__node *node, long status)
+{
+    if (status < 500) {
+        if (atomic_load_explicit(&node->consecutive_5xx, memory_order_relaxed))
+            atomic_store(&node->consecutive_5xx, 0);
+        alt__node_ok(lb, node);
+        return;
+    }
+    atomic_fetch_add_explicit(&node->http_5xx, 1, memory_order_relaxed);
+    unsigned run = atomic_fetch_add(&node->consecutive_5xx, 1) + 1;
+    if (run >= atomic_load(&lb->max_5xx) || atomic_load(&node->trial)) {
+        atomic_store(&node->consecutive_5xx, 0);
+        char why[48];
+        snprintf(why, sizeof why, "HTTP %ld, %u in a row", status, run);
+        alt__node_failed(lb, node, false, why);
+    }
 }

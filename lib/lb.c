@@ -133,6 +133,11 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
     atomic_init(&lb->active_ms, 1000);
     atomic_init(&lb->idle_ms, 60000);
     atomic_init(&lb->scope, 0);
+    atomic_init(&lb->max_5xx, 5);
+    atomic_init(&lb->max_failures, 3);
+    atomic_init(&lb->backoff_min, 1000);
+    atomic_init(&lb->backoff_max, 30000);
+    atomic_init(&lb->max_out_percent, 50);
     bool mu = false, jobs_mu = false;
     alt_code rc = ALT_E_NOMEM;
     char *urls[NURLS] = {0};
@@ -213,6 +218,7 @@ void alt_lb_free(alt_lb *lb)
     free(lb->index);
     free(lb->seeds);
     free(lb->last_answer);
+    free(lb->multi_flight);
     free(lb->fake_domain);
     free(lb->dc);
     free(lb->rack);
@@ -318,6 +324,31 @@ alt_code alt_lb_set_timeouts(alt_lb *lb, long request_ms, long connect_ms)
     return ALT_OK;
 }
 
+alt_code alt_lb_set_health(alt_lb *lb, unsigned max_5xx, unsigned max_failures,
+                           long backoff_min_ms, long backoff_max_ms,
+                           unsigned max_out_percent)
+{
+    if (!lb || max_5xx < 1 || max_failures < 1 || backoff_min_ms < 1
+        || backoff_max_ms < backoff_min_ms || backoff_max_ms > ALT_MAX_MS
+        || max_out_percent > 100)
+        return ALT_E_INVALID_ARG;
+    atomic_store(&lb->max_5xx, max_5xx);
+    atomic_store(&lb->max_failures, max_failures);
+    atomic_store(&lb->backoff_min, backoff_min_ms);
+    atomic_store(&lb->backoff_max, backoff_max_ms);
+    atomic_store(&lb->max_out_percent, max_out_percent);
+    return ALT_OK;
+}
+
+alt_code alt_lb_set_choice(alt_lb *lb, alt_choice choice)
+{
+    if (!lb || (choice != ALT_CHOICE_LOAD_AWARE
+                && choice != ALT_CHOICE_ROUND_ROBIN))
+        return ALT_E_INVALID_ARG;
+    atomic_store(&lb->round_robin, choice == ALT_CHOICE_ROUND_ROBIN);
+    return ALT_OK;
+}
+
 alt_code alt_lb_set_maxconnects(alt_lb *lb, long n)
 {
     if (!lb || n < 0 || n > 1000000)
@@ -419,4 +450,69 @@ size_t alt_lb_nodes(const alt_lb *lb, char addrs[][ALT_ADDR_MAX], size_t max)
         }
     pthread_mutex_unlock(&mut->mu);
     return count;
+}
+
+/* p of 100: the middle of the histogram bucket holding that share. */
+static uint32_t percentile(const uint64_t *hist, uint64_t total, unsigned p)
+{
+    if (total == 0)
+        return 0;
+    uint64_t want = (total * p + 99) / 100, seen = 0;
+    for (unsigned b = 0; b < ALT_HIST_BUCKETS; b++)
+        if ((seen += hist[b]) >= want) {
+            uint64_t us = alt__bucket_mid(b);
+            return us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+        }
+    return 0;
+}
+
+size_t alt_lb_node_stats(const alt_lb *lb, alt_node_stats *out, size_t max,
+                         size_t struct_size)
+{
+    if (!lb || (max && (!out || struct_size == 0)))
+        return 0;
+    alt_lb *mut = (alt_lb *)(uintptr_t)lb; /* the mutex, not the object */
+    int64_t now = alt__now_ms();
+    uint32_t *flight = max ? calloc(ALT_MAX_NODES, sizeof *flight) : NULL;
+    pthread_mutex_lock(&mut->mu);
+    if (flight)
+        alt__in_flight(mut, flight);
+    size_t n = atomic_load(&lb->nlive);
+    for (size_t i = 0; i < n && i < max; i++) {
+        const alt__node *node = atomic_load(&lb->live[i]);
+        alt_node_stats st;
+        memset(&st, 0, sizeof st);
+        snprintf(st.addr, sizeof st.addr, "%s", node->addr);
+        st.state = alt__node_state(lb, node, now);
+        st.state_since_ms = atomic_load(&node->state_since);
+        st.requests = atomic_load(&node->requests);
+        st.conn_failures = atomic_load(&node->conn_failures);
+        st.http_5xx = atomic_load(&node->http_5xx);
+        st.retried = atomic_load(&node->retried);
+        st.latency_us = atomic_load(&node->ewma_us);
+        uint64_t hist[ALT_HIST_BUCKETS], total = 0;
+        for (unsigned b = 0; b < ALT_HIST_BUCKETS; b++)
+            total += hist[b] = atomic_load(&node->hist[b]);
+        st.p50_us = percentile(hist, total, 50);
+        st.p99_us = percentile(hist, total, 99);
+        st.in_flight = flight ? flight[node->id] : 0;
+        memcpy((char *)out + i * struct_size, &st,
+               struct_size < sizeof st ? struct_size : sizeof st);
+    }
+    pthread_mutex_unlock(&mut->mu);
+    free(flight);
+    return n;
+}
+
+alt_code alt_lb_get_stats(const alt_lb *lb, alt_lb_stats *out,
+                          size_t struct_size)
+{
+    if (!lb || !out || struct_size == 0)
+        return ALT_E_INVALID_ARG;
+    alt_lb_stats st = {
+        atomic_load(&lb->refreshes), atomic_load(&lb->refreshes_failed),
+        atomic_load(&lb->nodes_added), atomic_load(&lb->nodes_removed),
+        atomic_load(&lb->last_discovery)};
+    memcpy(out, &st, struct_size < sizeof st ? struct_size : sizeof st);
+    return ALT_OK;
 }

@@ -243,6 +243,23 @@ static void find_spares(alt_lb *lb)
         }
 }
 
+/* A record given a new address starts its statistics afresh. A racing
+ * writer (a transfer recorded late) may leave one stray count. */
+static void reset_stats(alt__node *node)
+{
+    atomic_store(&node->state_since, 0);
+    atomic_store(&node->requests, 0);
+    atomic_store(&node->conn_failures, 0);
+    atomic_store(&node->http_5xx, 0);
+    atomic_store(&node->retried, 0);
+    atomic_store(&node->consecutive_5xx, 0);
+    atomic_store(&node->ewma_us, 0);
+    atomic_store(&node->samples, 0);
+    atomic_store(&node->ewma_at, 0);
+    for (int i = 0; i < ALT_HIST_BUCKETS; i++)
+        atomic_store(&node->hist[i], 0);
+}
+
 void alt__intern_done(alt_lb *lb)
 {
     lb->spares = NULL;
@@ -265,6 +282,7 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
             return NULL;
         }
         node->next = lb->registry;
+        node->id = (uint16_t)lb->nregistry;
         lb->registry = node;
         lb->nregistry++;
     } else {
@@ -283,6 +301,7 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
         atomic_store(&node->failures, 0);
         atomic_store(&node->trial, false);
         atomic_store(&node->soft, false);
+        reset_stats(node);
         node->mark = 0;
         at = index_find(lb, addr, len, h); /* the removal moved entries */
     }
@@ -351,13 +370,17 @@ static void publish(alt_lb *lb, alt__node *const *nodes, size_t n)
 
 /* Every listed node is published, in the answer's order; health decides
  * at pick time which of them get requests (health.c). */
-void alt__set_listed_locked(alt_lb *lb, alt__node *const *nodes, size_t n)
+size_t alt__set_listed_locked(alt_lb *lb, alt__node *const *nodes, size_t n)
 {
-    for (size_t i = 0; i < atomic_load(&lb->nlive); i++)
+    size_t old = atomic_load(&lb->nlive), added = 0;
+    for (size_t i = 0; i < n; i++)
+        added += !nodes[i]->listed;
+    for (size_t i = 0; i < old; i++)
         atomic_load(&lb->live[i])->listed = false;
     for (size_t i = 0; i < n; i++)
         nodes[i]->listed = true;
     publish(lb, nodes, n);
+    return added;
 }
 
 alt_code alt__set_listed(alt_lb *lb, alt__node *const *nodes, size_t n)

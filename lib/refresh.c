@@ -127,6 +127,7 @@ static alt_code refresh_round(alt_lb *lb, alt__job *job, unsigned stops)
         if (alt__job_finish(lb, job, result) == ALT_E_NOMEM)
             return ALT_E_NOMEM;
     }
+    alt__round_done(lb, job);
     return job->got_list ? ALT_OK : job->last;
 }
 

@@ -36,6 +36,8 @@ static void learns_all_nodes(void)
 static void round_robin(void)
 {
     alt_lb *lb = tu_lb(tc_port(cl), 1, 1);
+    /* Exact order: without the load-aware second choice (test_health). */
+    REQUIRE(alt_lb_set_choice(lb, ALT_CHOICE_ROUND_ROBIN) == ALT_OK);
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
     CURL *e = curl_easy_init();
     int count[4] = {0};

@@ -204,6 +204,9 @@ static void data_on_every_node(void)
     REQUIRE(tc_cmd(cl, NULL, 0, "reset") == 0);
 
     alt_lb *lb = tu_lb(port, 1, 1);
+    /* Each item from each node in turn: exact round-robin order (the
+     * load-aware second choice would follow the operations' latencies). */
+    REQUIRE(alt_lb_set_choice(lb, ALT_CHOICE_ROUND_ROBIN) == ALT_OK);
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
     char nodes[8][ALT_ADDR_MAX];
     CHECK_EQ(alt_lb_nodes(lb, nodes, 8), 3);
@@ -362,6 +365,8 @@ static alt_lb *auth_lb(int port, const char *key, const char *secret,
                        const char *region)
 {
     alt_lb *lb = tu_lb(port, 2, 1);
+    /* Every node signs: 3 requests each, in exact round-robin order. */
+    CHECK_EQ(alt_lb_set_choice(lb, ALT_CHOICE_ROUND_ROBIN), ALT_OK);
     CHECK_EQ(alt_lb_set_fake_domain(lb, FAKE), ALT_OK);
     if (key)
         CHECK_EQ(alt_lb_set_credentials(lb, key, secret, region), ALT_OK);

@@ -439,8 +439,9 @@ static void hung_node(void)
     restore_all();
     alt_lb *lb = new_lb(1, 1, 300, 500);
     REQUIRE(alt_lb_refresh(lb) == ALT_OK);
-    /* Nodes 2 and 3 keep listing node 1 while it hangs (the cluster would
-     * leave a hung node out of its default answer). */
+    /* Nodes 2 and 3 keep listing node 1 while it hangs (the cluster's
+     * default too, as in ScyllaDB while gossip lives; explicit here so
+     * that the test does not depend on that default). */
     for (int i = 2; i <= 3; i++)
         CMD("localnodes %d %s", i, "[\"127.0.0.1\",\"127.0.0.2\",\"127.0.0.3\"]");
     CMD("hang %d", 1);

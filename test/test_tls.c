@@ -21,6 +21,8 @@ static alt_lb *https_lb(const char *fake, const char *ca, int verify)
     REQUIRE(alt_lb_set_fake_domain(lb, fake) == ALT_OK);
     REQUIRE(alt_lb_set_tls(lb, ca, verify) == ALT_OK);
     REQUIRE(alt_lb_set_discovery_timeout(lb, 1000, 2000) == ALT_OK);
+    /* 10 requests per node: exact round-robin order. */
+    REQUIRE(alt_lb_set_choice(lb, ALT_CHOICE_ROUND_ROBIN) == ALT_OK);
     return lb;
 }
 

@@ -37,12 +37,24 @@ function warn(...a) {
 function usage(msg) {
   if (msg) warn(msg);
   process.stderr.write('usage: node alternator-cluster.js [--nodes N] [--port P] [--auth KEY:SECRET] [--tls CERT:KEY] ' +
-    '[--old-server] [--topology "dc1:r1,dc1:r2,dc2:r1"] [--joining 4,5]\n');
+    '[--old-server] [--topology "dc1:r1,dc1:r2,dc2:r1"] [--joining 4,5] [--delist-delay MS] [--hang-delist-delay MS]\n');
   process.exit(2);
 }
 
+// A delist delay: an integer >= 0 (ms) or -1 (never delisted).
+function delayArg(s, what, onErr) {
+  if (typeof s !== 'string' || !/^(-1|\d+)$/.test(s.trim())) onErr('bad ' + what + ' (ms, or -1 for never): ' + s);
+  return parseInt(s, 10);
+}
+
 function parseArgs(argv) {
-  const o = { nodes: 3, port: 0, auth: null, oldServer: false, topology: null, joining: [], tls: null };
+  // delistDelay / hangDelistDelay: how long a killed / hung node stays in
+  // the other nodes' /localnodes answers (ms; -1 = for ever, 0 = not at all).
+  // A real ScyllaDB keeps listing a dead node until gossip's failure
+  // detector convicts it (failure_detector_timeout_in_ms, 20 s by default),
+  // and a node whose Alternator hangs while its gossip lives, for ever.
+  const o = { nodes: 3, port: 0, auth: null, oldServer: false, topology: null, joining: [], tls: null,
+    delistDelay: 20000, hangDelistDelay: -1 };
   for (let k = 0; k < argv.length; k++) {
     let a = argv[k];
     let v = null;
@@ -73,6 +85,8 @@ function parseArgs(argv) {
       }
       case '--topology': o.topology = val().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--joining': o.joining = val().split(',').map((s) => parseInt(s, 10)).filter((n) => n > 0); break;
+      case '--delist-delay': o.delistDelay = delayArg(val(), a, usage); break;
+      case '--hang-delist-delay': o.hangDelistDelay = delayArg(val(), a, usage); break;
       case '-h': case '--help': usage(); break;
       default: usage('unknown argument: ' + a);
     }
@@ -118,11 +132,22 @@ function newNode(i, dcRack) {
     hung: false, held: [], slowMs: 0, failCode: 0, dropApi: false,
     lnBody: null, lnStatus: 0, lnHuge: null,
     listedOut: false,    // leaving / joining: not in any /localnodes
+    // kill / hang: when it happened (ms, Date.now()) and how long the node
+    // stays listed after it (-1: for ever).  See isListed().
+    downAt: 0, downDelay: 0, hungAt: 0, hungDelay: 0,
     c: { localnodes: 0, health: 0, api: 0, other: 0, conns: 0, dropped: 0 },
   };
 }
 
-function isLive(n) { return n.up && !n.hung && !n.listedOut; }
+// Whether node n appears in /localnodes answers now.  A killed or hung node
+// stays listed for its delist delay, counted from the kill / hang.
+function stillListed(since, delay, now) { return delay < 0 || now < since + delay; }
+function isListed(n, now = Date.now()) {
+  if (n.listedOut) return false;
+  if (!n.up && !stillListed(n.downAt, n.downDelay, now)) return false;
+  if (n.hung && !stillListed(n.hungAt, n.hungDelay, now)) return false;
+  return true;
+}
 
 function listen(n) {
   return new Promise((resolve, reject) => {
@@ -203,9 +228,10 @@ function localnodesList(n, query) {
   }
   if (dc === '' || rack === '') return [];
   const out = [];
+  const now = Date.now();
   for (let i = 1; i < nodes.length; i++) {
     const m = nodes[i];
-    if (!isLive(m) || m.dc !== dc) continue;
+    if (!isListed(m, now) || m.dc !== dc) continue;
     if (rack !== null && m.rack !== rack) continue;
     out.push(m.addr);
   }
@@ -466,8 +492,13 @@ async function command(line) {
   try {
     switch (cmd) {
       case 'kill': {
+        // kill I [DELAY_MS]: down at once, listed for DELAY_MS more.  On a
+        // node already down, only the delay changes (still counted from the
+        // kill): `kill I 0` delists a killed node now.
         const n = nodeArg(a[0]);
-        if (n.up) await killNode(n);
+        const d = a[1] === undefined ? opts.delistDelay : delayArg(a[1], 'delay', (m) => { throw new Error(m); });
+        if (n.up) { n.downAt = Date.now(); await killNode(n); }
+        n.downDelay = d;
         return 'OK';
       }
       case 'revive': {
@@ -475,7 +506,16 @@ async function command(line) {
         if (!n.up) await listen(n);
         return 'OK';
       }
-      case 'hang': nodeArg(a[0]).hung = true; return 'OK';
+      case 'hang': {
+        // hang I [DELAY_MS]: hung at once, listed for DELAY_MS more (default
+        // --hang-delist-delay: for ever).  On a hung node only the delay
+        // changes (counted from the hang).
+        const n = nodeArg(a[0]);
+        const d = a[1] === undefined ? opts.hangDelistDelay : delayArg(a[1], 'delay', (m) => { throw new Error(m); });
+        if (!n.hung) { n.hung = true; n.hungAt = Date.now(); }
+        n.hungDelay = d;
+        return 'OK';
+      }
       case 'unhang': {
         const n = nodeArg(a[0]);
         n.hung = false;
@@ -533,7 +573,7 @@ async function command(line) {
           out.push({ i, addr: n.addr, up: n.up,
             localnodes: n.c.localnodes, health: n.c.health, api: n.c.api, other: n.c.other,
             conns: n.c.conns, dropped: n.c.dropped, open: n.sockets.size,
-            dc: n.dc, rack: n.rack, hung: n.hung, listed: isLive(n) });
+            dc: n.dc, rack: n.rack, hung: n.hung, listed: isListed(n) });
         }
         return 'OK ' + JSON.stringify({ nodes: out, port: commonPort });
       }

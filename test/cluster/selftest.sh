@@ -10,6 +10,10 @@ if [ "${1:-}" != "--inner" ]; then
         -- "$here/selftest.sh" --inner main || rc=1
     "$here/with-cluster.sh" --nodes 2 --auth "k:s" -- "$here/selftest.sh" --inner auth || rc=1
     "$here/with-cluster.sh" --nodes 2 --old-server -- "$here/selftest.sh" --inner old || rc=1
+    "$here/with-cluster.sh" --nodes 3 --delist-delay 0 --hang-delist-delay 0 \
+        -- "$here/selftest.sh" --inner delist0 || rc=1
+    "$here/with-cluster.sh" --nodes 3 --delist-delay 300 --hang-delist-delay 300 \
+        -- "$here/selftest.sh" --inner delist300 || rc=1
     exit $rc
 fi
 
@@ -65,22 +69,47 @@ main)
     curl -s "http://127.0.0.1:$P/localnodes" "http://127.0.0.1:$P/localnodes" "http://127.0.0.1:$P/" "http://127.0.0.1:$P/x" >/dev/null
     api 1 ListTables '{}' >/dev/null
     st=$(ctl stats)
-    has "$st" '{"i":1,"addr":"127.0.0.1","up":true,"localnodes":2,"health":1,"api":1,"other":1,"conns":2,"open":0,"dc":"dc1","rack":"r1","hung":false,"listed":true}' "stats"
+    has "$st" '{"i":1,"addr":"127.0.0.1","up":true,"localnodes":2,"health":1,"api":1,"other":1,"conns":2,"dropped":0,"open":0,"dc":"dc1","rack":"r1","hung":false,"listed":true}' "stats"
 
-    # kill / revive
+    # kill / revive: a killed node stays listed for the delist delay (20 s
+    # by default, like gossip's failure detector), `kill I MS` sets it
     eq "$(ctl kill 2)" OK kill
     eq "$(code "http://127.0.0.2:$P/")" 000 "killed refuses"
-    eq "$(ln 1)" '["127.0.0.1"]' "killed not listed"
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "killed still listed"
+    has "$(ctl stats)" '"i":2,"addr":"127.0.0.2","up":false,' "killed stats up"
+    has "$(ctl stats)" '"rack":"r2","hung":false,"listed":true}' "killed stats listed"
+    eq "$(ctl kill 2 0)" OK "kill again, delay 0"
+    eq "$(ln 1)" '["127.0.0.1"]' "killed, delay 0: not listed"
+    has "$(ctl stats)" '"rack":"r2","hung":false,"listed":false}' "delisted stats"
     eq "$(ctl revive 2)" OK revive
     eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "revived listed"
     eq "$(code "http://127.0.0.2:$P/")" 200 "revived answers"
+    eq "$(ctl kill 2 300)" OK "kill 300"
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "killed, delay 300: listed"
+    sleep 0.5
+    eq "$(ln 1)" '["127.0.0.1"]' "killed, delay 300: gone after 0.5 s"
+    eq "$(ctl revive 2)" OK revive
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "revived listed again"
+    has "$(ctl kill 2 x)" ERR "bad kill delay"
+    has "$(ctl kill 2 -2)" ERR "bad kill delay -2"
+    eq "$(code "http://127.0.0.2:$P/")" 200 "bad kill kills nothing"
 
-    # hang / unhang
+    # hang / unhang: a hung node stays listed (for ever by default)
     eq "$(ctl hang 2)" OK hang
     eq "$(code -m 1 "http://127.0.0.2:$P/")" 000 "hung times out"
-    eq "$(ln 1)" '["127.0.0.1"]' "hung not listed"
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "hung still listed"
+    has "$(ctl stats)" '"rack":"r2","hung":true,"listed":true}' "hung stats"
+    eq "$(ctl hang 2 0)" OK "hang again, delay 0"
+    eq "$(ln 1)" '["127.0.0.1"]' "hung, delay 0: not listed"
     eq "$(ctl unhang 2)" OK unhang
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "unhung listed"
     eq "$(code -m 2 "http://127.0.0.2:$P/")" 200 "unhung answers"
+    eq "$(ctl hang 2 300)" OK "hang 300"
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "hung, delay 300: listed"
+    sleep 0.5
+    eq "$(ln 1)" '["127.0.0.1"]' "hung, delay 300: gone after 0.5 s"
+    eq "$(ctl unhang 2)" OK unhang
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "unhung listed again"
 
     # slow
     eq "$(ctl slow 1 400)" OK slow
@@ -133,6 +162,34 @@ auth)
     ;;
 old)
     eq "$(ln 1 '?rack=nonexistent')" '["127.0.0.1","127.0.0.2"]' "old server ignores query"
+    ;;
+delist0)  # --delist-delay 0 --hang-delist-delay 0: dropped at once
+    eq "$(ctl kill 2)" OK kill
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.3"]' "killed not listed"
+    has "$(ctl stats)" '"i":2,"addr":"127.0.0.2","up":false,' "killed stats up"
+    eq "$(ctl hang 3)" OK hang
+    eq "$(ln 1)" '["127.0.0.1"]' "hung not listed"
+    has "$(ctl stats)" '"hung":true,"listed":false}' "hung stats"
+    eq "$(ctl revive 2)" OK revive
+    eq "$(ctl unhang 3)" OK unhang
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2","127.0.0.3"]' "back"
+    eq "$(ctl kill 2 -1)" OK "kill -1"
+    eq "$(ctl hang 3 -1)" OK "hang -1"
+    sleep 0.1
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2","127.0.0.3"]' "-1: listed for ever"
+    eq "$(ctl revive 2)" OK revive
+    eq "$(ctl unhang 3)" OK unhang
+    ;;
+delist300)  # --delist-delay 300 --hang-delist-delay 300
+    eq "$(ctl kill 2)" OK kill
+    eq "$(ctl hang 3)" OK hang
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2","127.0.0.3"]' "both listed"
+    sleep 0.5
+    eq "$(ln 1)" '["127.0.0.1"]' "both gone after 0.5 s"
+    eq "$(ctl revive 2)" OK revive
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2"]' "revived listed"
+    eq "$(ctl unhang 3)" OK unhang
+    eq "$(ln 1)" '["127.0.0.1","127.0.0.2","127.0.0.3"]' "unhung listed"
     ;;
 esac
 echo "$2: $pass passed, $fail failed"

@@ -129,15 +129,22 @@ int main(int argc, char **argv)
     CHECK(tc_stat(c, 9, "api") == -1);
     CHECK(tc_stat(c, 1, "nope") == -1);
 
-    /* kill closes open connections and refuses new ones */
+    /* kill closes open connections and refuses new ones; the node stays
+     * listed for the delist delay (20 s by default), `kill I 0` drops it */
     CHECK(tc_cmd(c, reply, sizeof reply, "kill %d", 1) == 0);
     CHECK(strcmp(reply, "OK") == 0);
     CHECK(tc_stat(c, 1, "open") == 0);
     CHECK(tc_stat(c, 1, "up") == 0);
     CHECK(req(h, 1, port, "/", NULL, NULL, &b, 2000) == 0);
     CHECK(req(h, 2, port, "/localnodes", NULL, NULL, &b, 2000) == 200);
+    CHECK(strcmp(b.d, "[\"127.0.0.1\",\"127.0.0.2\"]") == 0);
+    CHECK(tc_stat(c, 1, "listed") == 1);
+    CHECK(tc_cmd(c, NULL, 0, "kill 1 0") == 0);
+    CHECK(req(h, 2, port, "/localnodes", NULL, NULL, &b, 2000) == 200);
     CHECK(strcmp(b.d, "[\"127.0.0.2\"]") == 0);
+    CHECK(tc_stat(c, 1, "listed") == 0);
     CHECK(tc_cmd(c, NULL, 0, "revive 1") == 0);
+    CHECK(tc_stat(c, 1, "listed") == 1);
     CHECK(req(h, 1, port, "/", NULL, NULL, &b, 2000) == 200);
     CHECK(strncmp(b.d, "healthy: 127.0.0.1:", 19) == 0);
 
@@ -145,7 +152,12 @@ int main(int argc, char **argv)
     CHECK(req(h, 2, port, "/", NULL, NULL, &b, 2000) == 200);
     CHECK(tc_cmd(c, NULL, 0, "hang 2") == 0);
     CHECK(req(h, 2, port, "/", NULL, NULL, &b, 500) == 0);
+    CHECK(tc_stat(c, 2, "hung") == 1);
+    CHECK(tc_stat(c, 2, "listed") == 1); /* hung: listed for ever by default */
+    CHECK(tc_cmd(c, NULL, 0, "hang 2 0") == 0);
+    CHECK(tc_stat(c, 2, "listed") == 0);
     CHECK(tc_cmd(c, NULL, 0, "unhang 2") == 0);
+    CHECK(tc_stat(c, 2, "listed") == 1);
     CHECK(req(h, 2, port, "/", NULL, NULL, &b, 2000) == 200);
 
     /* fail */
