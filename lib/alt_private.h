@@ -291,7 +291,9 @@ alt_node_state alt__node_state(const alt_lb *lb, const alt__node *node,
 /* why: for the log ("connection refused", "HTTP 503, 5 in a row"). */
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
                       const char *why);
-void alt__node_ok(alt_lb *lb, alt__node *node);
+/* probe: the answer was to a refresh's request, not to one of the
+ * caller's (see health.c). */
+void alt__node_ok(alt_lb *lb, alt__node *node, bool probe);
 void alt__latency_sample(alt__node *node, uint64_t us);
 /* The latency estimate in us; 0 while too few answers made it. */
 uint64_t alt__estimate(const alt__node *node);

@@ -383,7 +383,7 @@ static alt_code finish(alt_lb *lb, alt__job *job, alt__node *target,
 {
     if (result != CURLE_OK)
         return curl_failure(lb, job, target, result);
-    alt__node_ok(lb, target); /* it answered */
+    alt__node_ok(lb, target, true); /* it answered */
     if (job->got_list)
         return ALT_OK; /* a probe after the list was taken */
     long status = 0;

@@ -251,12 +251,23 @@ void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
                     "that may be out are)" : "");
 }
 
-void alt__node_ok(alt_lb *lb, alt__node *node)
+void alt__node_ok(alt_lb *lb, alt__node *node, bool probe)
 {
-    if (atomic_load_explicit(&node->failures, memory_order_relaxed) == 0
-        && atomic_load_explicit(&node->down_until, memory_order_relaxed) == 0)
+    unsigned failures = atomic_load_explicit(&node->failures,
+                                             memory_order_relaxed);
+    int64_t was_out = atomic_load_explicit(&node->down_until,
+                                           memory_order_relaxed);
+    if (failures == 0 && was_out == 0)
         return;
-    atomic_store(&node->failures, 0);
+    /* A probe's answer shows the node up, not that its requests succeed
+     * (it may answer /localnodes and fail every request): back in
+     * rotation, but the next fault continues the run, with a longer
+     * back-off. An answer to a request ends the run. */
+    unsigned most = atomic_load(&lb->max_failures);
+    atomic_store(&node->failures,
+                 !probe ? 0 : failures < most ? failures : most - 1);
+    if (!was_out)
+        return;
     atomic_store(&node->down_until, 0);
     atomic_store(&node->trial, false);
     atomic_store(&node->soft, false);
@@ -337,7 +348,7 @@ void alt__http_answer(alt_lb *lb, alt__node *node, long status)
     if (status < 500) {
         if (atomic_load_explicit(&node->consecutive_5xx, memory_order_relaxed))
             atomic_store(&node->consecutive_5xx, 0);
-        alt__node_ok(lb, node);
+        alt__node_ok(lb, node, false);
         return;
     }
     atomic_fetch_add_explicit(&node->http_5xx, 1, memory_order_relaxed);

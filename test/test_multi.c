@@ -126,6 +126,8 @@ static void first_discovery_through_loop(void)
 {
     reset_cluster();
     alt_lb *lb = new_lb(2, 1, 1000, 60000);
+    /* The second batch's bound below is round-robin's. */
+    REQUIRE(alt_lb_set_choice(lb, ALT_CHOICE_ROUND_ROBIN) == ALT_OK);
     driver d;
     driver_init(&d, lb, 4);
     run_requests(&d, 40);

@@ -167,7 +167,13 @@ static void states_and_cap(void)
     CHECK(atomic_load(&c->soft));
     now = alt__now_ms();
     CHECK(alt__eligible(lb, c, &now) == ALT_IF_NONE_BETTER);
-    alt__node_ok(lb, a);
+    alt__node_ok(lb, a, true);
+    CHECK(alt__node_state(lb, a, alt__now_ms()) == ALT_NODE_ACTIVE);
+    /* Back on a probe's word: the next fault continues the run (down at
+     * once), an answer to a request ends it. */
+    alt__node_failed(lb, a, false, "test");
+    CHECK(alt__node_state(lb, a, alt__now_ms()) == ALT_NODE_DOWN);
+    alt__node_ok(lb, a, false);
     CHECK(alt__node_state(lb, a, alt__now_ms()) == ALT_NODE_ACTIVE);
     CHECK(alt_lb_set_health(lb, 0, 3, 1000, 30000, 50) == ALT_E_INVALID_ARG);
     CHECK(alt_lb_set_health(lb, 5, 0, 1000, 30000, 50) == ALT_E_INVALID_ARG);
