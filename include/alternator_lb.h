@@ -20,9 +20,12 @@
  * and stay valid as documented at each function.
  *
  * Every function and type here exists since version 0.1.0, except those
- * marked "Since 0.2.0". Changed in 0.2.0: alt_multi_info_read() returns
- * every transfer (retries are the caller's call: alt_curl_retry()),
- * alt_lb_nodes() copies, alt_multi_attach() adds nothing by itself.
+ * marked "Since 0.2.0" or "Since 0.3.0". Changed in 0.2.0:
+ * alt_multi_info_read() returns every transfer (retries are the caller's
+ * call: alt_curl_retry()), alt_lb_nodes() copies, alt_multi_attach() adds
+ * nothing by itself. Changed in 0.3.0: alt_curl_prepare() may pass over a
+ * node measured slower (alt_lb_set_choice()); HTTP 5xx answers count
+ * against a node (alt_lb_set_health()).
  */
 #ifndef ALTERNATOR_LB_H
 #define ALTERNATOR_LB_H
@@ -437,7 +440,8 @@ ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
  * the one alt_lb_set_timeouts() gave the attempt (the loop driving it
  * stalled, or it waited for a slot first; a CURLOPT_TIMEOUT of your own
  * cannot be judged so), for a local error (EMFILE, ENFILE, out of memory),
- * or for any HTTP status. With libcurl 7.x, a timeout during the TCP
+ * or for a 4xx answer (5xx answers count as alt_lb_set_health() says).
+ * With libcurl 7.x, a timeout during the TCP
  * handshake is the node's fault only when connect_ms of
  * alt_lb_set_timeouts() is what fired (a CURLOPT_CONNECTTIMEOUT of yours
  * only when 7.x reports errno ETIMEDOUT, which it does not always): 7.x
