@@ -245,6 +245,7 @@ void alt__log(const alt_lb *lb, alt_log_level level, const char *fmt, ...)
 /* lb.c */
 int64_t alt__now_ms(void);       /* coarse: a few ms resolution, cheap */
 int64_t alt__fine_ms(void);      /* CLOCK_MONOTONIC */
+int64_t alt__wall_ms(void);      /* CLOCK_REALTIME, for people to read */
 void alt__freeze(alt_lb *lb);
 /* Connections a pool may keep: half the file-descriptor limit. */
 long alt__fd_budget(void);

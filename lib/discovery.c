@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -415,10 +414,7 @@ static alt_code finish(alt_lb *lb, alt__job *job, alt__node *target,
     if (rc != ALT_OK)
         return rc;
     job->got_list = true;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    atomic_store(&lb->last_discovery,
-                 (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    atomic_store(&lb->last_discovery, alt__wall_ms());
     alt__log(lb, ALT_LOG_DEBUG, "/localnodes from %s: %zu nodes",
              target->addr, n);
     return ALT_OK;

@@ -39,7 +39,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 static bool network_errno(long err)
@@ -209,13 +208,6 @@ static bool may_take_out(alt_lb *lb, const alt__node *node, int64_t now)
     return (out + 1) * 100 <= n * atomic_load(&lb->max_out_percent);
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
                       const char *why)
 {
@@ -239,7 +231,7 @@ void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
     atomic_store(&node->down_until, now + backoff);
     pthread_mutex_unlock(&lb->mu);
     if (failures == 1 || failures == atomic_load(&lb->max_failures))
-        atomic_store(&node->state_since, wall_ms());
+        atomic_store(&node->state_since, alt__wall_ms());
     if (refresh_soon)
         alt__refresh_soon(lb);
     alt__log(lb, ALT_LOG_WARN, "node %s failed (%s; %u in a row): %s for "
@@ -271,7 +263,7 @@ void alt__node_ok(alt_lb *lb, alt__node *node, bool probe)
     atomic_store(&node->down_until, 0);
     atomic_store(&node->trial, false);
     atomic_store(&node->soft, false);
-    atomic_store(&node->state_since, wall_ms());
+    atomic_store(&node->state_since, alt__wall_ms());
     alt__log(lb, ALT_LOG_INFO, "node %s answers again", node->addr);
 }
 
