@@ -246,13 +246,16 @@ typedef enum {
  * fault (see alt_curl_done()) or after max_5xx HTTP 5xx answers in a row
  * (a 5xx is never retried: the request reached the node; 4xx answers are
  * the request's fault and never count). It is out for a back-off of
- * backoff_min_ms, doubling with each fault in a row up to backoff_max_ms,
- * then gets one request on trial. After max_failures faults in a row it is
- * down: only the probes of refreshes (alt_lb_refresh(), alt_lb_start()'s
- * thread, an attached multi) ask it, once its back-off is over, and an
- * answer brings it back. At most max_out_percent of the listed nodes are
- * out at once; one that fails beyond that still gets requests when no
- * node in rotation is left.
+ * backoff_min_ms, doubling with each time it is taken out in a row up to
+ * backoff_max_ms, then gets one request on trial. After max_failures
+ * faults in a row it is down: only the probes of refreshes
+ * (alt_lb_refresh(), alt_lb_start()'s thread, an attached multi) ask it,
+ * once its back-off is over, and an answer brings it back - its back-off
+ * still doubling next time, until a request of yours gets an answer from
+ * it. The nodes out stay below max_out_percent of the listed ones, except
+ * that one may always be out (as Envoy does); one that fails beyond that
+ * stays in rotation, since when that many look sick the client is the
+ * likelier culprit.
  * Defaults: 5, 3, 1000, 30000, 50 (Envoy ejects after 5 consecutive 5xx;
  * ScyllaDB's C++ client marks a node down after 3 failures).
  * Requires max_5xx >= 1, max_failures >= 1, 1 <= backoff_min_ms <=
@@ -450,9 +453,9 @@ ALT_EXTERN alt_code alt_curl_prepare_ex(alt_lb *lb, CURL *easy,
  * time is left. A node at
  * fault is out of rotation for a back-off (1 s, doubling per consecutive
  * fault up to 30 s), then gets one request on trial, and the next refresh
- * asks it first. At most half of the listed nodes are out for good at
- * once; one that fails beyond that still gets requests when no node in
- * rotation is left to take them.
+ * asks it first. Fewer than half of the listed nodes are out at once (one
+ * may always be; see alt_lb_set_health()); one that fails beyond that
+ * stays in rotation.
  *
  * alt_multi_info_read(), alt_curl_retry() and alt_curl_perform() call it
  * themselves. Calling it twice for one transfer, or for a handle lb never

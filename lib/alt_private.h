@@ -52,7 +52,7 @@ typedef struct alt__node {
     _Atomic int64_t down_until;     /* monotonic ms; 0 = in rotation */
     _Atomic unsigned failures;      /* consecutive faults */
     _Atomic bool trial;             /* a request on trial is out */
-    _Atomic bool soft;              /* out, but used if no other is left */
+    _Atomic unsigned ejections;     /* taken out in a row: the back-off */
     char *addr;                     /* the address; shares text's block */
     char *text;                     /* block holding addr and connect_to */
     uint32_t hash;                  /* of addr; lb->mu */
@@ -281,11 +281,10 @@ typedef struct alt__outcome {
  * run time. */
 alt__outcome alt__classify(CURL *easy, CURLcode result, long timeout_ms,
                            long connect_ms, bool curl7);
-/* Whether node may get a request now: ALT_TAKE, ALT_IF_NONE_BETTER (a node
- * that failed while the most nodes that may be out were), or ALT_SKIP.
- * Claims the trial of a quarantined node whose back-off is over. *now is
- * read lazily (0 = not yet). */
-enum { ALT_SKIP, ALT_IF_NONE_BETTER, ALT_TAKE };
+/* Whether node may get a request now: ALT_TAKE or ALT_SKIP. Claims the
+ * trial of a quarantined node whose back-off is over. *now is read lazily
+ * (0 = not yet). */
+enum { ALT_SKIP, ALT_TAKE };
 int alt__eligible(const alt_lb *lb, alt__node *node, int64_t *now);
 alt_node_state alt__node_state(const alt_lb *lb, const alt__node *node,
                                int64_t now);

@@ -20,13 +20,11 @@
  * to show whether it still is. */
 #define ALT_ESTIMATE_HALF_LIFE_MS 512
 
-/* The cost of a request on node: the latency estimate, times one plus its
- * transfers in flight in the attached multi when flight is given. 0: no
- * estimate yet. */
-static uint64_t cost(const alt__node *node, const uint32_t *flight)
+/* Whether latency estimate x is clearly above y (both known). */
+static bool clearly_slower(uint64_t x, uint64_t y)
 {
-    uint64_t c = alt__estimate(node);
-    return flight ? c * (1 + (uint64_t)flight[node->id]) : c;
+    return x != 0 && y != 0 && x > y * ALT_SECOND_CHOICE_FACTOR
+           && x - y >= ALT_SECOND_CHOICE_MIN_US;
 }
 
 static uint32_t xorshift(uint32_t *state)
@@ -38,27 +36,32 @@ static uint32_t xorshift(uint32_t *state)
     return *state = x;
 }
 
-/* Power of two choices: b instead of the round-robin a when b, fully in
- * rotation, costs clearly less than a even with a's estimate decayed for
- * the time it was not refreshed. */
+/*
+ * Power of two choices: b, fully in rotation, instead of the round-robin a
+ * when a is clearly slower than b even with a's estimate decayed for the
+ * time it was not refreshed; or, in an attached multi (flight given), when
+ * neither is clearly slower and b has at least two transfers fewer in
+ * flight. The two tests are kept apart: transfers in flight must not make
+ * a slow node look cheap.
+ */
 static bool second_is_better(const alt__node *a, const alt__node *b,
                              const uint32_t *flight, int64_t *now)
 {
     if (atomic_load_explicit(&b->down_until, memory_order_relaxed) != 0)
         return false;
-    uint64_t ca = cost(a, flight), cb = cost(b, flight);
-    if (ca == 0 || cb == 0 || cb * ALT_SECOND_CHOICE_FACTOR >= ca
-        || ca - cb < ALT_SECOND_CHOICE_MIN_US)
-        return false;
-    if (*now == 0)
-        *now = alt__now_ms();
-    int64_t idle = *now - atomic_load_explicit(&a->ewma_at,
-                                               memory_order_relaxed);
-    int64_t halvings = idle / ALT_ESTIMATE_HALF_LIFE_MS;
-    if (halvings > 0)
-        ca = halvings >= 63 ? 0 : ca >> halvings;
-    return cb * ALT_SECOND_CHOICE_FACTOR < ca
-           && ca - cb >= ALT_SECOND_CHOICE_MIN_US;
+    uint64_t ea = alt__estimate(a), eb = alt__estimate(b);
+    if (clearly_slower(ea, eb)) {
+        if (*now == 0)
+            *now = alt__now_ms();
+        int64_t idle = *now - atomic_load_explicit(&a->ewma_at,
+                                                   memory_order_relaxed);
+        int64_t halvings = idle / ALT_ESTIMATE_HALF_LIFE_MS;
+        if (halvings > 0)
+            ea = halvings >= 63 ? 0 : ea >> halvings;
+        return clearly_slower(ea, eb);
+    }
+    return flight && ea != 0 && eb != 0 && !clearly_slower(eb, ea)
+           && flight[b->id] + 2 <= flight[a->id];
 }
 
 /*
@@ -66,8 +69,7 @@ static bool second_is_better(const alt__node *a, const alt__node *b,
  * where the previous new handle's did plus one: handles spread over the
  * nodes like one shared round-robin, without a counter shared between
  * threads (that costs a cache-line transfer per request). Nodes out of
- * rotation are skipped (health.c); a softly out one is taken only if no
- * node in rotation is left, and if all are out the walk goes on
+ * rotation are skipped (health.c); if all are out, the walk goes on
  * regardless. Then a second node, drawn at random by the handle, is taken
  * instead if it is clearly cheaper (second_is_better). Nothing here is
  * written that another thread reads: the estimates are written when
@@ -80,20 +82,11 @@ static alt__node *pick(alt_lb *lb, alt__slot *slot, const uint32_t *flight)
     size_t n = atomic_load(&lb->nlive);
     size_t first = (size_t)(slot->rr % n), idx = first, step = 0;
     int64_t now = 0;
-    alt__node *node = atomic_load(&lb->live[idx]), *fallback = NULL;
-    size_t fallback_idx = 0, fallback_step = 0;
-    for (;;) {
-        int e = alt__eligible(lb, node, &now);
-        if (e == ALT_TAKE)
-            break;
-        if (e == ALT_IF_NONE_BETTER && !fallback) {
-            fallback = node;
-            fallback_idx = idx;
-            fallback_step = step;
-        }
-        if (++step == n) { /* none better: a soft one, or on regardless */
-            idx = fallback ? fallback_idx : first;
-            step = fallback ? fallback_step : 0;
+    alt__node *node = atomic_load(&lb->live[idx]);
+    while (alt__eligible(lb, node, &now) != ALT_TAKE) {
+        if (++step == n) { /* all out: on regardless */
+            idx = first;
+            step = 0;
             node = atomic_load(&lb->live[idx]);
             break;
         }
@@ -247,7 +240,10 @@ alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result)
         curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &sent);
         curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-        alt__latency_sample(node, first > sent ? (uint64_t)(first - sent) : 1);
+        /* Errors answer fast (or slow) for reasons of their own. */
+        if (status < 400)
+            alt__latency_sample(node, first > sent ? (uint64_t)(first - sent)
+                                                   : 1);
         alt__http_answer(lb, node, status);
     }
     /* Last: until now the pin kept the record from being reused. */

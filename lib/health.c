@@ -27,10 +27,10 @@
  * fault, or max_5xx HTTP 5xx answers in a row): out for a back-off, then
  * one request on trial; down, after max_failures faults in a row: out
  * until a probe of the refresh (discovery.c) gets an answer, so that no
- * request is spent on it. At most max_out_percent of the listed nodes are
- * out for good at once: one that fails beyond that is out "softly", used
- * only when no other node can take a request, since when more look sick
- * the client itself is the likelier culprit.
+ * request is spent on it. The back-off doubles with each ejection in a row.
+ * The nodes out stay below max_out_percent of the listed ones (one may
+ * always be): one that fails beyond that stays in rotation, since when
+ * that many look sick the client itself is the likelier culprit.
  *
  * Calls down into nodes.c only; a fault sets a refresh due.
  */
@@ -183,8 +183,7 @@ int alt__eligible(const alt_lb *lb, alt__node *node, int64_t *now)
         *now = alt__now_ms();
     /* Down: only a probe of the refresh brings it back (discovery.c). */
     if (d > *now || is_down(lb, node))
-        return atomic_load_explicit(&node->soft, memory_order_relaxed)
-               ? ALT_IF_NONE_BETTER : ALT_SKIP;
+        return ALT_SKIP;
     /* Quarantined, the back-off over: one request on trial at a time. The
      * trial holds the node out again for the minimum back-off, so that a
      * trial never reported done does not keep it out for long. */
@@ -196,16 +195,17 @@ int alt__eligible(const alt_lb *lb, alt__node *node, int64_t *now)
     return ALT_TAKE;
 }
 
-/* Whether node may be taken out for good (not softly): at most
- * max_out_percent of the listed nodes are. Caller holds lb->mu. */
+/* Whether node may be taken out: the nodes out stay below
+ * max_out_percent of the listed ones, except that one may always be (as
+ * Envoy does). Caller holds lb->mu. */
 static bool may_take_out(alt_lb *lb, const alt__node *node, int64_t now)
 {
     size_t n = atomic_load(&lb->nlive), out = 0;
     for (size_t i = 0; i < n; i++) {
         const alt__node *o = atomic_load(&lb->live[i]);
-        out += o != node && alt__node_out(o, now) && !atomic_load(&o->soft);
+        out += o != node && alt__node_out(o, now);
     }
-    return (out + 1) * 100 <= n * atomic_load(&lb->max_out_percent);
+    return out == 0 || (out + 1) * 100 < n * atomic_load(&lb->max_out_percent);
 }
 
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
@@ -217,52 +217,59 @@ void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
     if (!was_trial && alt__node_out(node, now))
         return;
     unsigned failures = atomic_fetch_add(&node->failures, 1) + 1;
-    int64_t backoff = atomic_load(&lb->backoff_min);
-    int64_t most = atomic_load(&lb->backoff_max);
-    for (unsigned i = 1; i < failures && backoff < most; i++)
-        backoff *= 2;
-    if (backoff > most)
-        backoff = most;
-    /* Out either way for the back-off; soft when the share of nodes out is
-     * reached, so that it still gets requests if all else fails. */
     pthread_mutex_lock(&lb->mu);
-    bool soft = !may_take_out(lb, node, now);
-    atomic_store(&node->soft, soft);
-    atomic_store(&node->down_until, now + backoff);
+    bool out = was_trial || may_take_out(lb, node, now);
+    unsigned ejections = 0;
+    int64_t backoff = 0;
+    if (out) {
+        /* Each ejection in a row doubles the back-off; only an answer to a
+         * request of the caller's ends the row (alt__node_ok). */
+        ejections = atomic_fetch_add(&node->ejections, 1) + 1;
+        backoff = atomic_load(&lb->backoff_min);
+        int64_t most = atomic_load(&lb->backoff_max);
+        for (unsigned i = 1; i < ejections && backoff < most; i++)
+            backoff *= 2;
+        if (backoff > most)
+            backoff = most;
+        atomic_store(&node->down_until, now + backoff);
+    }
     pthread_mutex_unlock(&lb->mu);
-    if (failures == 1 || failures == atomic_load(&lb->max_failures))
+    if (out && (ejections == 1 || failures == atomic_load(&lb->max_failures)))
         atomic_store(&node->state_since, alt__wall_ms());
     if (refresh_soon)
         alt__refresh_soon(lb);
-    alt__log(lb, ALT_LOG_WARN, "node %s failed (%s; %u in a row): %s for "
-             "%lld ms%s", node->addr, why, failures,
-             is_down(lb, node) ? "down, until a probe answers"
-                               : "out of rotation",
-             (long long)backoff,
-             soft ? "; used only if no other node is left (the most nodes "
-                    "that may be out are)" : "");
+    if (out)
+        alt__log(lb, ALT_LOG_WARN, "node %s failed (%s; %u in a row): %s "
+                 "for %lld ms", node->addr, why, failures,
+                 is_down(lb, node) ? "down, until a probe answers"
+                                   : "out of rotation",
+                 (long long)backoff);
+    else
+        alt__log(lb, ALT_LOG_WARN, "node %s failed (%s; %u in a row): kept "
+                 "in rotation, as many nodes as may be are out", node->addr,
+                 why, failures);
 }
 
 void alt__node_ok(alt_lb *lb, alt__node *node, bool probe)
 {
-    unsigned failures = atomic_load_explicit(&node->failures,
-                                             memory_order_relaxed);
     int64_t was_out = atomic_load_explicit(&node->down_until,
                                            memory_order_relaxed);
-    if (failures == 0 && was_out == 0)
+    if (was_out == 0
+        && atomic_load_explicit(&node->failures, memory_order_relaxed) == 0
+        && (probe || atomic_load_explicit(&node->ejections,
+                                          memory_order_relaxed) == 0))
         return;
     /* A probe's answer shows the node up, not that its requests succeed
      * (it may answer /localnodes and fail every request): back in
-     * rotation, but the next fault continues the run, with a longer
-     * back-off. An answer to a request ends the run. */
-    unsigned most = atomic_load(&lb->max_failures);
-    atomic_store(&node->failures,
-                 !probe ? 0 : failures < most ? failures : most - 1);
+     * rotation, its run of ejections (the back-off) going on. An answer to
+     * a request of the caller's ends both runs. */
+    atomic_store(&node->failures, 0);
+    if (!probe)
+        atomic_store(&node->ejections, 0);
     if (!was_out)
         return;
     atomic_store(&node->down_until, 0);
     atomic_store(&node->trial, false);
-    atomic_store(&node->soft, false);
     atomic_store(&node->state_since, alt__wall_ms());
     alt__log(lb, ALT_LOG_INFO, "node %s answers again", node->addr);
 }
@@ -304,9 +311,10 @@ uint64_t alt__bucket_mid(unsigned b)
  * estimate until then (alt__estimate). After that, a moving average that
  * goes a quarter of the way to each sample, a slower one taken at most
  * twice the estimate (+100 us): one slow answer, or a run of heavier
- * requests, cannot take a node's traffic away; a node that turned slow
- * loses it within a handful of answers, and one that recovered wins it
- * back as fast. Written by whichever thread
+ * requests, cannot take a node's traffic away, and a node that turned slow
+ * loses it within a handful of answers. A sample four times faster than
+ * the estimate is taken as is: the node recovered, and should not need a
+ * dozen of the rare requests a passed-over node gets to show it. Written by whichever thread
  * records; a lost update between two threads costs one sample.
  */
 void alt__latency_sample(alt__node *node, uint64_t us)
@@ -321,6 +329,8 @@ void alt__latency_sample(alt__node *node, uint64_t us)
         est = us;
     else if (seen < ALT_WARM_UP)
         est = us < old ? us : old;
+    else if (us * 4 < old)
+        est = us; /* four times faster: the node has changed */
     else if (us < old)
         est = (3 * old + us) / 4;
     else

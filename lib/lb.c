@@ -443,13 +443,12 @@ size_t alt_lb_nodes(const alt_lb *lb, char addrs[][ALT_ADDR_MAX], size_t max)
     size_t count = 0;
     pthread_mutex_lock(&mut->mu);
     size_t n = atomic_load(&lb->nlive);
-    /* The nodes requests go to: those in rotation; if none, the softly out
-     * ones; if none either, every listed one (as alt_curl_prepare picks). */
-    for (int pass = 0; pass < 3 && count == 0; pass++)
+    /* The nodes requests go to: those in rotation; if none, every listed
+     * one (as alt_curl_prepare picks). */
+    for (int pass = 0; pass < 2 && count == 0; pass++)
         for (size_t i = 0; i < n; i++) {
             const alt__node *node = atomic_load(&lb->live[i]);
-            if ((pass == 0 && alt__node_out(node, now))
-                || (pass == 1 && !atomic_load(&node->soft)))
+            if (pass == 0 && alt__node_out(node, now))
                 continue;
             if (count < max && addrs)
                 snprintf(addrs[count], ALT_ADDR_MAX, "%s", node->addr);

@@ -300,7 +300,7 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
         atomic_store(&node->down_until, 0);
         atomic_store(&node->failures, 0);
         atomic_store(&node->trial, false);
-        atomic_store(&node->soft, false);
+        atomic_store(&node->ejections, 0);
         reset_stats(node);
         node->mark = 0;
         at = index_find(lb, addr, len, h); /* the removal moved entries */

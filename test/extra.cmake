@@ -2,7 +2,8 @@
 #
 #  example_*   run each example against a local 3-node cluster
 #              (test/cluster/with-cluster.sh) and check its exit status and
-#              that all three nodes answered.
+#              that all three nodes answered; example_*_stats also checks
+#              the --stats table.
 #  install     installs the build into a temporary prefix and builds a
 #              consumer against it with find_package() and with pkg-config.
 
@@ -13,6 +14,9 @@ set(alt_with_cluster ${CMAKE_CURRENT_SOURCE_DIR}/cluster/with-cluster.sh)
 #                request with HTTP 200 ("request I/N: node ADDR HTTP 200").
 #   MODE denied: exit status 1, and each of the three answered HTTP 400
 #                UnrecognizedClientException-style denials (status 400).
+#   MODE stats:  as ok, and the --stats table lists exactly 127.0.0.1, .2
+#                and .3, whose request counts sum to the --requests N of
+#                the command, with none in flight.
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/check-example.sh [=[
 #!/usr/bin/env bash
 set -u
@@ -22,7 +26,7 @@ rc=$?
 printf '%s\n' "$out"
 fail() { echo "check-example: FAILED: $*" >&2; exit 1; }
 case $mode in
-    ok) want_rc=0 status=200 ;;
+    ok|stats) want_rc=0 status=200 ;;
     denied) want_rc=1 status=400 ;;
     *) fail "unknown mode $mode" ;;
 esac
@@ -31,8 +35,32 @@ for i in 1 2 3; do
     grep -Eq "^request [0-9]+/[0-9]+: node 127\.0\.0\.$i HTTP $status\$" <<<"$out" \
         || fail "no request answered HTTP $status by 127.0.0.$i"
 done
-if [ "$mode" = ok ]; then
+if [ "$mode" != denied ]; then
     grep -Eq '^request .*(failed|HTTP [^2])' <<<"$out" && fail "a request did not answer 200"
+fi
+if [ "$mode" = stats ]; then
+    want= prev=
+    for a in "$@"; do
+        [ "$prev" = --requests ] && want=$a
+        prev=$a
+    done
+    [ -n "$want" ] || fail "stats: the command has no --requests N"
+    # The rows under the header "node state requests inflight ...".
+    table=$(awk '/^node +state +requests +inflight/ {on = 1; next}
+                 on && /^127\./ {print; next}
+                 {on = 0}' <<<"$out")
+    [ -n "$table" ] || fail "stats: no table"
+    rows=$(grep -c . <<<"$table")
+    [ "$rows" -eq 3 ] || fail "stats: $rows nodes in the table, expected 3"
+    for i in 1 2 3; do
+        grep -Eq "^127\.0\.0\.$i +[a-z]+ +[0-9]+ " <<<"$table" \
+            || fail "stats: 127.0.0.$i not in the table"
+    done
+    sum=$(awk '{s += $3} END {print s + 0}' <<<"$table")
+    [ "$sum" -eq "$want" ] || fail "stats: requests per node sum to $sum, expected $want"
+    awk '$4 != 0 {bad = 1} END {exit bad}' <<<"$table" \
+        || fail "stats: transfers still counted in flight"
+    echo "check-example: stats: 3 nodes, $sum requests"
 fi
 echo "check-example: ok"
 ]=])
@@ -61,8 +89,14 @@ if(ALT_BUILD_EXAMPLES)
               ${alt_check_example} denied $<TARGET_FILE:${ex}>
               --port {PORT} --requests 30 --fake-domain dog.scylladb.com
               --credentials alternator:wrong 127.0.0.2)
+    # --stats: the table counts every request once, on the node it went to.
+    add_test(NAME example_${ex}_stats
+      COMMAND ${alt_with_cluster} --nodes 3 --
+              ${alt_check_example} stats $<TARGET_FILE:${ex}>
+              --port {PORT} --requests 30 --stats 127.0.0.2)
     set_tests_properties(example_${ex} example_${ex}_sigv4
-                         example_${ex}_bad_secret PROPERTIES TIMEOUT 120)
+                         example_${ex}_bad_secret example_${ex}_stats
+                         PROPERTIES TIMEOUT 120)
     # Usage errors: exit status 2 and a message, without a cluster.
     add_test(NAME example_${ex}_usage
       COMMAND bash -c "\"$0\" --port 8000 >/dev/null 2>&1; a=$?; \"$0\" --port x 127.0.0.1 >/dev/null 2>&1; b=$?; \"$0\" --bogus 1 127.0.0.1 >/dev/null 2>&1; c=$?; echo \"no seed: $a, bad port: $b, bad option: $c\"; [ $a = 2 ] && [ $b = 2 ] && [ $c = 2 ]"

@@ -140,8 +140,8 @@ static void http_outliers(void)
 
 static void states_and_cap(void)
 {
-    alt__node *nodes[4];
-    alt_lb *lb = lb_of(4, nodes);
+    alt__node *nodes[6];
+    alt_lb *lb = lb_of(6, nodes);
     CHECK(lb != NULL);
     if (!lb)
         return;
@@ -160,21 +160,30 @@ static void states_and_cap(void)
     CHECK(alt__node_state(lb, a, alt__now_ms()) == ALT_NODE_DOWN);
     int64_t much_later = alt__now_ms() + 60000;
     CHECK(alt__eligible(lb, a, &much_later) == ALT_SKIP);
-    /* The cap: 50% of 4 = 2 out for good; a third is soft. */
+    /* The cap: below 50% of 6 nodes, so 2 out; a third stays in. */
     alt__node_failed(lb, b, false, "test");
     alt__node_failed(lb, c, false, "test");
-    CHECK(!atomic_load(&b->soft));
-    CHECK(atomic_load(&c->soft));
     now = alt__now_ms();
-    CHECK(alt__eligible(lb, c, &now) == ALT_IF_NONE_BETTER);
+    CHECK(alt__node_state(lb, b, now) == ALT_NODE_QUARANTINED);
+    CHECK(alt__node_state(lb, c, now) == ALT_NODE_ACTIVE);
+    CHECK(alt__eligible(lb, c, &now) == ALT_TAKE);
+    CHECK(atomic_load(&c->failures) == 1);
+    /* A probe's answer brings a back, its run of ejections going on. */
+    CHECK(alt_lb_set_health(lb, 5, 3, 1000, 30000, 50) == ALT_OK);
     alt__node_ok(lb, a, true);
     CHECK(alt__node_state(lb, a, alt__now_ms()) == ALT_NODE_ACTIVE);
-    /* Back on a probe's word: the next fault continues the run (down at
-     * once), an answer to a request ends it. */
-    alt__node_failed(lb, a, false, "test");
-    CHECK(alt__node_state(lb, a, alt__now_ms()) == ALT_NODE_DOWN);
+    alt__node_ok(lb, b, false);
+    now = alt__now_ms();
+    alt__node_failed(lb, a, false, "test"); /* the third ejection: 4 s */
+    int64_t out_for = atomic_load(&a->down_until) - now;
+    CHECK(out_for >= 3990 && out_for <= 4100);
+    /* An answer to a request ends both runs. */
     alt__node_ok(lb, a, false);
-    CHECK(alt__node_state(lb, a, alt__now_ms()) == ALT_NODE_ACTIVE);
+    CHECK(atomic_load(&a->ejections) == 0 && atomic_load(&a->failures) == 0);
+    /* Always one may be out, however small the share. */
+    CHECK(alt_lb_set_health(lb, 5, 3, 1000, 30000, 0) == ALT_OK);
+    alt__node_failed(lb, a, false, "test");
+    CHECK(alt__node_state(lb, a, alt__now_ms()) == ALT_NODE_QUARANTINED);
     CHECK(alt_lb_set_health(lb, 0, 3, 1000, 30000, 50) == ALT_E_INVALID_ARG);
     CHECK(alt_lb_set_health(lb, 5, 0, 1000, 30000, 50) == ALT_E_INVALID_ARG);
     CHECK(alt_lb_set_health(lb, 5, 3, 0, 30000, 50) == ALT_E_INVALID_ARG);

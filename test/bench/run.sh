@@ -3,17 +3,21 @@
 #
 #   test/bench/run.sh [build-dir]        (default: build-bench in the repo)
 #
-# Builds the library and alt_bench in Release if needed, installs nginx-light,
-# HAProxy and valgrind from Debian if they are missing, starts them on 127.0.0.x with
-# generated configurations in a temporary directory (servers pinned to the
-# second CPU, the client pins itself to the first), runs the five parts and
-# stops every server it started, by PID, also on error or Ctrl-C.
+# Builds the library, alt_bench, accept_bench and tail_bench in Release if
+# needed, installs nginx-light, HAProxy and valgrind from Debian if they are
+# missing (and, for part 7, Node.js and the test cluster's npm packages with
+# test/deps.sh), starts them on 127.0.0.x with generated configurations in a
+# temporary directory (servers pinned to the second CPU, the client pins
+# itself to the first), runs the parts and stops every server it started,
+# by PID, also on error or Ctrl-C.
 #
 # Environment: BENCH_PORT_BASE (default: random in 10000..29999),
-# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5 6"),
+# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5 6 7"),
 # BENCH_OUT (also write the report to this file), BENCH_SERVE=1 (only start
 # the servers of part 2 and wait, for profiling alt_bench by hand),
-# BENCH_BIN (run this alt_bench instead of building one).
+# BENCH_BIN (run this alt_bench instead of building one; accept_bench and
+# tail_bench are taken from its directory), BENCH_TAIL_ARGS (extra
+# arguments for tail_bench, e.g. "req=health requests=5000").
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +25,7 @@ repo=$(cd "$here/../.." && pwd)
 build=${1:-$repo/build-bench}
 requests=${BENCH_REQUESTS:-20000}
 reps=${BENCH_REPS:-3}
-parts=${BENCH_PARTS:-"1 2 2b 3 5 6"}
+parts=${BENCH_PARTS:-"1 2 2b 3 5 6 7"}
 base=${BENCH_PORT_BASE:-$((10000 + RANDOM % 20000))} # below the ephemeral ports
 ncpu=$(nproc)
 server_cpu=$((ncpu > 1 ? 1 : 0))
@@ -32,6 +36,13 @@ log() { echo "run.sh: $*" >&2; }
 if [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/haproxy ] || ! command -v valgrind >/dev/null; then
     log "installing nginx-light, haproxy and valgrind"
     apt-get update && apt-get install -y nginx-light haproxy valgrind
+fi
+# Part 7 runs the local Alternator stand-in (test/cluster): Node.js and its
+# npm packages.
+if [[ " $parts " == *" 7 "* ]] &&
+    { ! command -v node >/dev/null || [ ! -d "$repo/test/cluster/node_modules" ]; }; then
+    log "installing Node.js and the test cluster's packages (test/deps.sh)"
+    "$repo/test/deps.sh"
 fi
 
 # --- build ---------------------------------------------------------------------
@@ -56,7 +67,7 @@ if [ -n "${BENCH_BIN:-}" ]; then
     bench=$BENCH_BIN # e.g. built against a patched library, for an A/B run
 else
     cmake -S "$src" -B "$build" "${opts[@]}" >/dev/null
-    cmake --build "$build" --target alt_bench accept_bench -j"$ncpu" >/dev/null
+    cmake --build "$build" --target alt_bench accept_bench tail_bench -j"$ncpu" >/dev/null
     bench=$build/$exe
 fi
 
@@ -219,6 +230,14 @@ for part in $parts; do
     1)
         log "part 1: alt_curl_prepare"
         "$bench" prepare | out || rc=1
+        ;;
+    7)
+        # The cluster is a child of tail_bench, which pins both to one CPU
+        # and stops the cluster when it ends (or dies).
+        log "part 7: tail latency with one slow node (about 1.5 minutes)"
+        # shellcheck disable=SC2086 # BENCH_TAIL_ARGS: words on purpose
+        ALT_CLUSTER_DIR=$repo/test/cluster "$(dirname "$bench")/tail_bench" \
+            cpu="$server_cpu" ${BENCH_TAIL_ARGS:-} | out || rc=1
         ;;
     6)
         log "part 6: accepting a large /localnodes answer"
