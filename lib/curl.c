@@ -20,11 +20,14 @@
  * to show whether it still is. */
 #define ALT_ESTIMATE_HALF_LIFE_MS 512
 
-/* Whether latency estimate x is clearly above y (both known). */
+/* Whether latency estimate x is clearly above y (both known): 3 times
+ * and 1 ms, or - a gap that large is no jitter - twice and 5 ms. */
 static bool clearly_slower(uint64_t x, uint64_t y)
 {
-    return x != 0 && y != 0 && x > y * ALT_SECOND_CHOICE_FACTOR
-           && x - y >= ALT_SECOND_CHOICE_MIN_US;
+    return x != 0 && y != 0
+           && ((x > y * ALT_SECOND_CHOICE_FACTOR
+                && x - y >= ALT_SECOND_CHOICE_MIN_US)
+               || (x > y * 2 && x - y >= 5 * ALT_SECOND_CHOICE_MIN_US));
 }
 
 static uint32_t xorshift(uint32_t *state)
@@ -40,8 +43,8 @@ static uint32_t xorshift(uint32_t *state)
  * Power of two choices: b, fully in rotation, instead of the round-robin a
  * when a is clearly slower than b even with a's estimate decayed for the
  * time it was not refreshed; or, in an attached multi (flight given), when
- * neither is clearly slower and b has at least two transfers fewer in
- * flight. The two tests are kept apart: transfers in flight must not make
+ * neither is clearly slower and b has at least three transfers fewer in
+ * flight (fewer would move requests about in a healthy cluster). The two tests are kept apart: transfers in flight must not make
  * a slow node look cheap.
  */
 static bool second_is_better(const alt__node *a, const alt__node *b,
@@ -61,7 +64,7 @@ static bool second_is_better(const alt__node *a, const alt__node *b,
         return clearly_slower(ea, eb);
     }
     return flight && ea != 0 && eb != 0 && !clearly_slower(eb, ea)
-           && flight[b->id] + 2 <= flight[a->id];
+           && flight[b->id] + 3 <= flight[a->id];
 }
 
 /*

@@ -234,7 +234,7 @@ for part in $parts; do
     7)
         # The cluster is a child of tail_bench, which pins both to one CPU
         # and stops the cluster when it ends (or dies).
-        log "part 7: tail latency with one slow node (about 1.5 minutes)"
+        log "part 7: tail latency with one slow node (about 2 minutes)"
         # shellcheck disable=SC2086 # BENCH_TAIL_ARGS: words on purpose
         ALT_CLUSTER_DIR=$repo/test/cluster "$(dirname "$bench")/tail_bench" \
             cpu="$server_cpu" ${BENCH_TAIL_ARGS:-} | out || rc=1

@@ -4,8 +4,9 @@
  *
  *   tail_bench [req=health,list] [requests=20000] [requests_list=10000]
  *              [warmup=1000] [spread=20000] [nodes=6] [slow=6] [slow_ms=5]
- *              [conc=8] [max_s=8] [cluster_warmup=8] [cpu=N]
- *              [quiet=0.15] [tries=3] [budget_s=120] [parts=tail,spread]
+ *              [conc=8] [max_s=6] [reps=3] [reps_list=1]
+ *              [cluster_warmup=8] [cpu=N]
+ *              [quiet=0.25] [tries=3] [budget_s=90] [parts=tail,spread]
  *              [loops=multi,easy] [warmup_s=0.5]
  *
  * Starts the local Alternator stand-in (test/cluster/alternator-cluster.js,
@@ -15,11 +16,13 @@
  * transfers in flight; an easy loop of alt_curl_perform() on one handle),
  * each cluster state (all nodes healthy; node `slow` answering `slow_ms`
  * late: the cluster's `slow I MS`) and each choice (ALT_CHOICE_ROUND_ROBIN,
- * ALT_CHOICE_LOAD_AWARE), runs `warmup` requests and then `requests`
- * (`requests_list`) measured ones, at most max_s seconds, timing each
- * request on the client's clock. Then, on the healthy cluster with the
- * load-aware choice, `spread` requests in the multi loop, counted per node
- * by the cluster. Prints Markdown sections like alt_bench.
+ * ALT_CHOICE_LOAD_AWARE), runs `warmup` requests (and `warmup_s` seconds)
+ * and then `requests` (`requests_list`) measured ones, at most max_s
+ * seconds, timing each request on the client's clock; the whole pass
+ * `reps` (`reps_list`) times, interleaved, reporting medians. Then, on the
+ * healthy cluster with the load-aware choice, `spread` requests in the
+ * multi loop, counted per node by the cluster. Prints Markdown sections
+ * like alt_bench.
  *
  * Client and cluster are pinned to one CPU, `cpu` (default: the last; -1:
  * no pinning). On the 2-CPU VM this was built on, that is what gives
@@ -82,10 +85,10 @@ static void die(const char *what)
     exit(2);
 }
 
-static void pin_self(int cpu)
+static bool pin_self(int cpu)
 {
-    if (cpu < 0)
-        return;
+    if (cpu < 0 || cpu >= CPU_SETSIZE)
+        return false;
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
@@ -93,6 +96,7 @@ static void pin_self(int cpu)
     if (rc != 0)
         fprintf(stderr, "tail_bench: cannot pin to CPU %d: %s\n", cpu,
                 strerror(rc));
+    return rc == 0;
 }
 
 /* CPU used by everything else on this shared machine during a run: the busy
@@ -498,7 +502,7 @@ struct result {
 
 /* A run during which other processes used more than `quiet` cores is run
  * again, up to `tries` times in all, while the time budget lasts. */
-static double quiet = 0.15;
+static double quiet = 0.25;
 static int tries = 3;
 static uint64_t budget_end;
 static double warmup_s = 0.5; /* each configuration's warm-up, at least */
@@ -829,9 +833,9 @@ int main(int argc, char **argv)
     const char *parts = arg(argc, argv, "parts", "tail,spread");
     const char *kinds = arg(argc, argv, "req", "health,list");
     const char *loops = arg(argc, argv, "loops", "multi,easy");
-    quiet = strtod(arg(argc, argv, "quiet", "0.15"), NULL);
+    quiet = strtod(arg(argc, argv, "quiet", "0.25"), NULL);
     tries = (int)arg_long(argc, argv, "tries", 3);
-    double budget_s = strtod(arg(argc, argv, "budget_s", "120"), NULL);
+    double budget_s = strtod(arg(argc, argv, "budget_s", "90"), NULL);
     if (nodes < 2 || nodes > MAXNODE || slow < 1 || slow > nodes
         || requests < 100 || requests_list < 100 || warmup < 0 || conc < 1 || conc > 1024
         || max_s <= 0 || slow_ms < 1 || spread < 0 || tries < 1
@@ -842,7 +846,8 @@ int main(int argc, char **argv)
 
     /* The cluster inherits the affinity of the thread that forks it, the
      * library's refresh thread that of the thread that starts it. */
-    pin_self(cpu);
+    if (cpu >= 0 && !pin_self(cpu))
+        cpu = -1;
     char args[64];
     snprintf(args, sizeof args, "--nodes %d", nodes);
     uint64_t t_boot = now_ns();
@@ -943,23 +948,27 @@ int main(int argc, char **argv)
                "every answer by %d ms (the cluster's `slow %d %d`). The "
                "stand-in is warmed up first, off the clock. Per "
                "configuration: a fresh alt_lb (after a blocking "
-               "alt_lb_refresh()), %ld warm-up requests (the library's "
-               "estimates count from the 4th answer of a node), then %ld "
-               "measured (GET /) or %ld (ListTables), at most %.0f s. multi: "
-               "a curl multi loop keeping %d in flight, a request's latency "
-               "from its alt_curl_prepare to the reading of its completion; "
-               "easy: alt_curl_perform on one handle, with the background "
-               "refresh thread. Client clock, nearest rank. \"vs healthy\": "
-               "p99 / the healthy cluster's p99, same loop and choice. Slow "
-               "node's share: of the measured requests "
-               "(CURLINFO_PRIMARY_IP). Estimates: the library's latency "
-               "estimates (alt_lb_node_stats) of the slow node / median of "
-               "the others', at the end. Others' load: CPU used meanwhile by "
-               "other processes, in cores, %s; a run above %.2f is run again (up "
-               "to %d tries while the time budget lasts, the least disturbed "
-               "kept; %d re-runs). Load average at the end: %s.\n\n",
-               nodes, where, slow, slow_ms, slow, slow_ms, warmup, requests,
-               requests_list, max_s, conc,
+               "alt_lb_refresh()), a warm-up of %ld requests and %.1f s (the "
+               "library's estimates count from a node's 4th answer), then "
+               "%ld measured requests (GET /) or %ld (ListTables), at most "
+               "%.0f s. multi: a curl multi loop keeping %d in flight, a "
+               "request's latency from its alt_curl_prepare to the reading of "
+               "its completion; easy: alt_curl_perform on one handle, with "
+               "the background refresh thread. Client clock, nearest rank. "
+               "The configurations run interleaved, passes: %d (GET /), %d "
+               "(ListTables); medians over the passes, p99 with its range, "
+               "requests in all. \"vs healthy\": median p99 / the "
+               "healthy cluster's, same loop and choice. Slow node's share: "
+               "of all measured requests (CURLINFO_PRIMARY_IP). Estimates: "
+               "the library's latency estimates (alt_lb_node_stats) of the "
+               "slow node / median of the others', at the end of the last "
+               "pass. Others' load: the most CPU other processes used %s "
+               "during a kept run, in cores; a run above %.2f is run again "
+               "(up to %d tries while the time budget lasts, the least "
+               "disturbed kept; %d re-runs in all). Load average at the end: "
+               "%s.\n\n",
+               nodes, where, slow, slow_ms, slow, slow_ms, warmup, warmup_s,
+               requests, requests_list, max_s, conc, reps, reps_list,
                cpu >= 0 ? "on that CPU" : "on all CPUs", quiet, tries,
                reruns, la);
         for (int k = 0; k < 2; k++)
