@@ -37,6 +37,10 @@
 #define ALT_MAX_MS 86400000L        /* longest interval or timeout: a day */
 #define ALT_HIST_BUCKETS 56         /* latency histogram: see health.c */
 #define ALT_WARM_UP 4               /* answers before an estimate counts */
+/* A latency estimate not refreshed by a sample halves every this many ms,
+ * so that a node passed over for being slow gets a request now and then to
+ * show whether it still is. */
+#define ALT_ESTIMATE_HALF_LIFE_MS 256
 
 /*
  * One node address, with its prebuilt CONNECT_TO list. Records are never
@@ -297,6 +301,8 @@ void alt__node_ok(alt_lb *lb, alt__node *node, bool probe);
 void alt__latency_sample(alt__node *node, uint64_t us);
 /* The latency estimate in us; 0 while too few answers made it. */
 uint64_t alt__estimate(const alt__node *node);
+/* est as it stands idle_ms after its last sample. */
+uint64_t alt__decayed(uint64_t est, int64_t idle_ms);
 void alt__http_answer(alt_lb *lb, alt__node *node, long status);
 uint64_t alt__bucket_mid(unsigned bucket); /* its middle, in microseconds */
 bool alt__node_out(const alt__node *node, int64_t now);

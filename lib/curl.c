@@ -15,10 +15,6 @@
  * keeps the plain round-robin spread through the jitter of its answers. */
 #define ALT_SECOND_CHOICE_FACTOR 3
 #define ALT_SECOND_CHOICE_MIN_US 1000
-/* An estimate not refreshed by a sample halves every this many ms, so that
- * a node that lost its traffic for being slow gets a request now and then
- * to show whether it still is. */
-#define ALT_ESTIMATE_HALF_LIFE_MS 512
 
 /* Whether latency estimate x is clearly above y (both known): 3 times
  * and 1 ms, or - a gap that large is no jitter - twice and 5 ms. */
@@ -56,12 +52,10 @@ static bool second_is_better(const alt__node *a, const alt__node *b,
     if (clearly_slower(ea, eb)) {
         if (*now == 0)
             *now = alt__now_ms();
-        int64_t idle = *now - atomic_load_explicit(&a->ewma_at,
-                                                   memory_order_relaxed);
-        int64_t halvings = idle / ALT_ESTIMATE_HALF_LIFE_MS;
-        if (halvings > 0)
-            ea = halvings >= 63 ? 0 : ea >> halvings;
-        return clearly_slower(ea, eb);
+        return clearly_slower(
+            alt__decayed(ea, *now - atomic_load_explicit(
+                                        &a->ewma_at, memory_order_relaxed)),
+            eb);
     }
     return flight && ea != 0 && eb != 0 && !clearly_slower(eb, ea)
            && flight[b->id] + 3 <= flight[a->id];

@@ -304,43 +304,60 @@ uint64_t alt__bucket_mid(unsigned b)
     return b % 2 ? base * 7 / 4 : base * 5 / 4;
 }
 
+uint64_t alt__decayed(uint64_t est, int64_t idle_ms)
+{
+    int64_t halvings = idle_ms / ALT_ESTIMATE_HALF_LIFE_MS;
+    return halvings <= 0 ? est : halvings >= 63 ? 0 : est >> halvings;
+}
+
 /*
  * The latency estimate a second choice compares. The first ALT_WARM_UP
  * answers of a node give the fastest of them (a cold first answer, a
  * pause, say nothing about the node), and second choices ignore the
  * estimate until then (alt__estimate). After that, a moving average that
- * goes a quarter of the way to each sample, a slower one taken at most
- * twice the estimate (+100 us): one slow answer, or a run of heavier
- * requests, cannot take a node's traffic away, and a node that turned slow
- * loses it within a handful of answers. A sample four times faster than
- * the estimate is taken as is: the node recovered, and should not need a
- * dozen of the rare requests a passed-over node gets to show it. Written by whichever thread
- * records; a lost update between two threads costs one sample.
+ * goes half way to a faster sample and an eighth of the way to a slower
+ * one, taken at most at twice the estimate (+100 us): a server's tail (a
+ * pause, a run of heavier requests, a client that was not scheduled)
+ * cannot take a node's traffic away, and a node that turned slow loses it
+ * within a score of answers. A node that was passed over had its estimate
+ * decay meanwhile (alt__decayed, as second choices saw it): its next
+ * answer starts from there, and one no slower than the estimate before the
+ * decay is taken as it is - so a node that recovered, or was only measured
+ * at a bad moment, is back at its first answer, and one still slow is
+ * avoided again at once. Written by whichever thread records; a lost
+ * update between two threads costs one sample.
  */
 void alt__latency_sample(alt__node *node, uint64_t us)
 {
     if (us > UINT32_MAX / 4)
         us = UINT32_MAX / 4;
     uint64_t old = atomic_load_explicit(&node->ewma_us, memory_order_relaxed);
+    int64_t now = alt__now_ms();
     uint64_t est;
     uint32_t seen = atomic_fetch_add_explicit(&node->samples, 1,
                                               memory_order_relaxed);
-    if (old == 0)
+    if (old == 0) {
         est = us;
-    else if (seen < ALT_WARM_UP)
+    } else if (seen < ALT_WARM_UP) {
         est = us < old ? us : old;
-    else if (us * 4 < old)
-        est = us; /* four times faster: the node has changed */
-    else if (us < old)
-        est = (3 * old + us) / 4;
-    else
-        est = (3 * old + (us < 2 * old + 100 ? us : 2 * old + 100)) / 4;
+    } else {
+        uint64_t now_est = alt__decayed(
+            old, now - atomic_load_explicit(&node->ewma_at,
+                                            memory_order_relaxed));
+        if (us < now_est)
+            est = (now_est + us) / 2;
+        else if (us <= old)
+            est = us;
+        else
+            est = (7 * old + (us < 2 * old + 100 ? us : 2 * old + 100)) / 8;
+    }
     atomic_store_explicit(&node->ewma_us, est ? (uint32_t)est : 1,
                           memory_order_relaxed);
-    atomic_store_explicit(&node->ewma_at, alt__now_ms(), memory_order_relaxed);
+    atomic_store_explicit(&node->ewma_at, now, memory_order_relaxed);
     atomic_fetch_add_explicit(&node->hist[bucket_of(us)], 1,
                               memory_order_relaxed);
 }
+
 
 /* What a recorded HTTP answer says: a 5xx counts towards an outlier
  * ejection (max_5xx in a row, or one during a trial), anything else clears
