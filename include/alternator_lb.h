@@ -273,10 +273,10 @@ typedef enum {
     /* Round-robin, except that a second node drawn at random is taken
      * instead when it is clearly cheaper: a latency estimate (request sent
      * to first answer byte, a moving average of the node's answers) at
-     * least 3 times and 1 ms lower (or twice and 5 ms), or, in an attached
-     * multi, as fast and with three transfers fewer in flight. A slow node
-     * gets little traffic; a healthy cluster keeps the round-robin spread.
-     * The default. */
+     * least 3 times and 2 ms lower (or twice and 5 ms). The estimate holds
+     * a node's queueing, so one that falls behind loses traffic too. A
+     * slow node gets little traffic; a healthy cluster keeps the
+     * round-robin spread. The default. */
     ALT_CHOICE_LOAD_AWARE = 0,
     /* Plain round-robin over the nodes in rotation. */
     ALT_CHOICE_ROUND_ROBIN = 1

@@ -105,7 +105,6 @@ typedef struct alt__slot {
     unsigned flags;                 /* ALT_IDEMPOTENT */
     uint32_t random;                /* xorshift state: second choices */
     alt__node *last_node;           /* of the last attempt recorded */
-    uint16_t flight_id;             /* node counted in lb->multi_flight */
     unsigned char verdict;          /* enum alt__verdict of the last one */
     long try_timeout, try_connect;  /* ms the library gave this attempt */
     bool set_sigv4, set_timeout, set_connect; /* what prepare set */
@@ -233,8 +232,6 @@ struct alt_lb {
     bool multi_pending;                     /* an add was refused; retry it */
     unsigned multi_gen;                     /* attachments so far */
     size_t multi_inflight;                  /* caller's transfers running */
-    uint32_t *multi_flight;                 /* [ALT_MAX_NODES] the same, per
-                                               node id (second choices) */
     size_t multi_inflight_high;
     long multi_maxconn;                     /* CURLMOPT_MAXCONNECTS set */
 };
@@ -344,7 +341,7 @@ void alt__refresh_release(alt_lb *lb);
 void alt__refresh_soon(alt_lb *lb);
 
 /* multi.c: called by alt_curl_prepare() on the thread that attached. */
-void alt__multi_prepared(alt_lb *lb, alt__slot *slot, alt__node *node);
+void alt__multi_prepared(alt_lb *lb, alt__slot *slot);
 
 /* curl.c */
 /* in_loop: for a transfer of the caller's multi loop, if attached. */

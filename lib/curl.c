@@ -14,16 +14,16 @@
  * this many times costlier, and this many microseconds: a healthy cluster
  * keeps the plain round-robin spread through the jitter of its answers. */
 #define ALT_SECOND_CHOICE_FACTOR 3
-#define ALT_SECOND_CHOICE_MIN_US 1000
+#define ALT_SECOND_CHOICE_MIN_US 2000
 
 /* Whether latency estimate x is clearly above y (both known): 3 times
- * and 1 ms, or - a gap that large is no jitter - twice and 5 ms. */
+ * and 2 ms, or - a gap that large is no jitter - twice and 5 ms. */
 static bool clearly_slower(uint64_t x, uint64_t y)
 {
     return x != 0 && y != 0
            && ((x > y * ALT_SECOND_CHOICE_FACTOR
                 && x - y >= ALT_SECOND_CHOICE_MIN_US)
-               || (x > y * 2 && x - y >= 5 * ALT_SECOND_CHOICE_MIN_US));
+               || (x > y * 2 && x - y >= 5000));
 }
 
 static uint32_t xorshift(uint32_t *state)
@@ -38,27 +38,25 @@ static uint32_t xorshift(uint32_t *state)
 /*
  * Power of two choices: b, fully in rotation, instead of the round-robin a
  * when a is clearly slower than b even with a's estimate decayed for the
- * time it was not refreshed; or, in an attached multi (flight given), when
- * neither is clearly slower and b has at least three transfers fewer in
- * flight (fewer would move requests about in a healthy cluster). The two tests are kept apart: transfers in flight must not make
- * a slow node look cheap.
+ * time it was not refreshed. Transfers in flight are not compared: the
+ * estimate (to the first answer byte) holds a node's queueing already,
+ * and comparing counts too moved requests about in a healthy cluster
+ * (max/min 1.04 over 20,000 requests on 16 nodes at concurrency 8).
  */
 static bool second_is_better(const alt__node *a, const alt__node *b,
-                             const uint32_t *flight, int64_t *now)
+                             int64_t *now)
 {
     if (atomic_load_explicit(&b->down_until, memory_order_relaxed) != 0)
         return false;
     uint64_t ea = alt__estimate(a), eb = alt__estimate(b);
-    if (clearly_slower(ea, eb)) {
-        if (*now == 0)
-            *now = alt__now_ms();
-        return clearly_slower(
-            alt__decayed(ea, *now - atomic_load_explicit(
-                                        &a->ewma_at, memory_order_relaxed)),
-            eb);
-    }
-    return flight && ea != 0 && eb != 0 && !clearly_slower(eb, ea)
-           && flight[b->id] + 3 <= flight[a->id];
+    if (!clearly_slower(ea, eb))
+        return false;
+    if (*now == 0)
+        *now = alt__now_ms();
+    return clearly_slower(
+        alt__decayed(ea, *now - atomic_load_explicit(&a->ewma_at,
+                                                     memory_order_relaxed)),
+        eb);
 }
 
 /*
@@ -74,7 +72,7 @@ static bool second_is_better(const alt__node *a, const alt__node *b,
  * Sequentially consistent loads (plain loads on x86): see find_spares() in
  * nodes.c.
  */
-static alt__node *pick(alt_lb *lb, alt__slot *slot, const uint32_t *flight)
+static alt__node *pick(alt_lb *lb, alt__slot *slot)
 {
     size_t n = atomic_load(&lb->nlive);
     size_t first = (size_t)(slot->rr % n), idx = first, step = 0;
@@ -96,7 +94,7 @@ static alt__node *pick(alt_lb *lb, alt__slot *slot, const uint32_t *flight)
         size_t other = idx + 1 + (size_t)(((uint64_t)xorshift(&slot->random)
                                            * (n - 1)) >> 32);
         alt__node *second = atomic_load(&lb->live[other < n ? other : other - n]);
-        if (second != node && second_is_better(node, second, flight, &now))
+        if (second != node && second_is_better(node, second, &now))
             node = second;
     }
     return node;
@@ -153,10 +151,6 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
     /* The mark keeps the picked node's record from being reused for
      * another address until the transfer is recorded (nodes.c). */
     alt__slot *slot = alt__slot_for(lb, easy);
-    bool multi_here = in_loop
-                      && atomic_load_explicit(&lb->attached,
-                                              memory_order_acquire)
-                      && pthread_equal(pthread_self(), lb->multi_thread);
     alt__node *node;
     if (slot) {
         atomic_store(&slot->node, ALT_PICKING);
@@ -168,7 +162,7 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
         }
         slot->attempts++;
         slot->verdict = ALT_FINAL;
-        node = pick(lb, slot, multi_here ? lb->multi_flight : NULL);
+        node = pick(lb, slot);
     } else {
         /* Nothing would pin a picked record: a seed's is never reused. */
         node = lb->seeds[atomic_fetch_add_explicit(&lb->rr, 1,
@@ -197,8 +191,9 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
         atomic_store_explicit(&slot->node, node, memory_order_release);
     if (!atomic_load_explicit(&lb->active, memory_order_relaxed))
         atomic_store_explicit(&lb->active, true, memory_order_relaxed);
-    if (multi_here)
-        alt__multi_prepared(lb, slot, node);
+    if (in_loop && atomic_load_explicit(&lb->attached, memory_order_acquire)
+        && pthread_equal(pthread_self(), lb->multi_thread))
+        alt__multi_prepared(lb, slot);
     return slot ? ALT_OK : ALT_E_NOMEM;
 }
 
@@ -347,10 +342,8 @@ void alt_curl_release(alt_lb *lb, CURL *easy)
         curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 0L);
     if (atomic_load(&lb->attached)
         && pthread_equal(pthread_self(), lb->multi_thread)
-        && slot->in_multi && slot->in_multi == lb->multi_gen) {
-        lb->multi_flight[slot->flight_id]--;
-        if (lb->multi_inflight > 0)
-            lb->multi_inflight--;
-    }
+        && slot->in_multi && slot->in_multi == lb->multi_gen
+        && lb->multi_inflight > 0)
+        lb->multi_inflight--;
     alt__slot_forget(lb, easy);
 }

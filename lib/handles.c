@@ -122,7 +122,6 @@ static alt__slot *insert(alt_lb *lb, const CURL *easy)
     s->try_timeout = s->try_connect = 0;
     s->random = (uint32_t)hash_ptr(easy) | 1;
     s->last_node = NULL;
-    s->flight_id = 0;
     s->set_sigv4 = s->set_timeout = s->set_connect = false;
     s->in_multi = 0;
     s->free_next = NULL;

@@ -225,7 +225,6 @@ void alt_lb_free(alt_lb *lb)
     free(lb->index);
     free(lb->seeds);
     free(lb->last_answer);
-    free(lb->multi_flight);
     free(lb->fake_domain);
     free(lb->dc);
     free(lb->rack);

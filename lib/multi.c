@@ -20,9 +20,6 @@
  */
 #include "alt_private.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 static pthread_mutex_t attached_mu = PTHREAD_MUTEX_INITIALIZER;
 static alt_lb *attached_list; /* every attached alt_lb, by attached_next */
 
@@ -167,21 +164,14 @@ static void finish_job(alt_lb *lb, CURLcode result)
 /* The caller's side                                                         */
 /* ------------------------------------------------------------------------ */
 
-void alt__multi_prepared(alt_lb *lb, alt__slot *slot, alt__node *node)
+void alt__multi_prepared(alt_lb *lb, alt__slot *slot)
 {
-    if (slot && slot->in_multi == lb->multi_gen) {
-        /* Prepared again without its completion read: moved, not added. */
-        lb->multi_flight[slot->flight_id]--;
-    } else if (slot) {
+    if (slot && slot->in_multi != lb->multi_gen) {
         slot->in_multi = lb->multi_gen;
         if (++lb->multi_inflight > lb->multi_inflight_high) {
             lb->multi_inflight_high = lb->multi_inflight;
             size_pool(lb);
         }
-    }
-    if (slot) {
-        slot->flight_id = node->id;
-        lb->multi_flight[node->id]++;
     }
     if (lb->multi_pending
         || alt__now_ms() >= atomic_load_explicit(&lb->due_active,
@@ -196,15 +186,12 @@ alt_code alt_multi_attach(alt_lb *lb, CURLM *multi)
     if (lb->multi)
         return lb->multi == multi ? ALT_OK : ALT_E_STATE;
     alt__freeze(lb);
-    if (!lb->multi_flight
-        && !(lb->multi_flight = calloc(ALT_MAX_NODES, sizeof *lb->multi_flight)))
-        return ALT_E_NOMEM;
     if (!lb->multi_job) {
         alt_code rc = alt__job_new(lb, false, &lb->multi_job);
         if (rc != ALT_OK)
             return rc;
     }
-    memset(lb->multi_flight, 0, ALT_MAX_NODES * sizeof *lb->multi_flight);
+
     lb->multi = multi;
     lb->multi_thread = pthread_self();
     lb->multi_inflight = lb->multi_inflight_high = 0;
@@ -253,7 +240,6 @@ static void record(alt_lb *lb, CURL *easy, CURLcode result)
         if (slot) {
             if (slot->in_multi == m->multi_gen) {
                 slot->in_multi = 0;
-                m->multi_flight[slot->flight_id]--;
                 if (m->multi_inflight > 0)
                     m->multi_inflight--;
             }
