@@ -16,6 +16,7 @@
  * Every loop is bounded in count and in time. Nodes are 127.0.0.1..16.
  */
 #define _GNU_SOURCE
+#include "cpu_load.h"
 #include "malloc_count.h"
 
 #include <alternator_lb.h>
@@ -155,70 +156,10 @@ static void die(const char *what)
     exit(2);
 }
 
-/* CPU used by everything else on this shared machine during a run: all
- * busy time (/proc/stat) less this process's and the servers' (given by PID).
- * In cores (1.0 = one CPU fully busy). */
+/* The servers whose CPU time foreign_load() leaves out (given by PID). */
 #define MAXSERVERS 16
 static pid_t servers[MAXSERVERS];
 static int nservers;
-
-struct cpu_snap {
-    double busy, mine, srv; /* seconds */
-    uint64_t t;
-};
-
-static double ticks_to_s(unsigned long long ticks)
-{
-    static long hz;
-    if (!hz)
-        hz = sysconf(_SC_CLK_TCK);
-    return (double)ticks / (double)(hz > 0 ? hz : 100);
-}
-
-static double proc_cpu_s(const char *path)
-{
-    char buf[1024];
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* after the command name */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                     &ut, &st) != 2)
-        return 0;
-    return ticks_to_s(ut + st);
-}
-
-static void cpu_snap(struct cpu_snap *s)
-{
-    memset(s, 0, sizeof *s);
-    s->t = now_ns();
-    FILE *f = fopen("/proc/stat", "r");
-    if (f) {
-        unsigned long long v[8] = {0};
-        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
-            s->busy = ticks_to_s(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-        fclose(f);
-    }
-    s->mine = proc_cpu_s("/proc/self/stat");
-    for (int i = 0; i < nservers; i++) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)servers[i]);
-        s->srv += proc_cpu_s(path);
-    }
-}
-
-/* Other processes' CPU between a and b, in cores. */
-static double foreign_load(const struct cpu_snap *a, const struct cpu_snap *b)
-{
-    double wall = (double)(b->t - a->t) / 1e9;
-    double other = (b->busy - a->busy) - (b->mine - a->mine) - (b->srv - a->srv);
-    return wall > 0 ? (other > 0 ? other : 0) / wall : 0;
-}
 
 static void parse_servers(const char *list)
 {
@@ -749,7 +690,7 @@ static void run_multi(struct loop *L)
     uint64_t deadline = t0 + (uint64_t)((timed ? L->duration_s + 30 : LOOP_DEADLINE_S) * 1e9);
     double c_start = cpu_s(), c_end = 0, u_start = user_s(), u_end = 0;
     struct cpu_snap s_start, s_end;
-    cpu_snap(&s_start);
+    cpu_snap(&s_start, -1, servers, nservers);
     bool measuring = timed || L->warmup == 0, stop = false;
 
     for (int i = 0; i < L->conc && started < cap; i++, started++, inflight++)
@@ -785,7 +726,7 @@ static void run_multi(struct loop *L)
             note_result(L, h, res);
             if (!timed && !measuring && L->completed == L->warmup) {
                 measuring = true;
-                cpu_snap(&s_start);
+                cpu_snap(&s_start, -1, servers, nservers);
                 t_start = now_ns();
                 c_start = cpu_s();
                 u_start = user_s();
@@ -794,7 +735,7 @@ static void run_multi(struct loop *L)
                 t_end = now_ns();
                 c_end = cpu_s();
                 u_end = user_s();
-                cpu_snap(&s_end);
+                cpu_snap(&s_end, -1, servers, nservers);
                 stop = true;
             }
             if (!stop && started < cap) {
@@ -824,7 +765,7 @@ static void run_multi(struct loop *L)
         t_end = t_end ? t_end : now_ns();
         c_end = c_end ? c_end : cpu_s();
         u_end = u_end ? u_end : user_s();
-        cpu_snap(&s_end);
+        cpu_snap(&s_end, -1, servers, nservers);
     }
     L->foreign = foreign_load(&s_start, &s_end);
     L->secs = (double)(t_end - t_start) / 1e9;

@@ -38,6 +38,7 @@
 #include <curl/curl.h>
 
 #include "cluster.h"
+#include "cpu_load.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -99,81 +100,15 @@ static bool pin_self(int cpu)
     return rc == 0;
 }
 
-/* CPU used by everything else on this shared machine during a run: the busy
- * time (/proc/stat) of the CPU client and cluster are pinned to (of all
- * CPUs when not pinned) less this process's and the cluster's. In cores
- * (1.0 = one CPU fully busy). As alt_bench does. */
+/* Load from the rest of the machine: the busy time of the CPU client and
+ * cluster are pinned to (of all CPUs when not pinned), less this process's
+ * and the cluster's. */
 static pid_t cluster_pid;
 static int snap_cpu = -1; /* the CPU client and cluster are pinned to */
 
-struct cpu_snap {
-    double busy, mine, srv; /* seconds */
-    uint64_t t;
-};
-
-static double ticks_to_s(unsigned long long ticks)
+static void snap(struct cpu_snap *s)
 {
-    static long hz;
-    if (!hz)
-        hz = sysconf(_SC_CLK_TCK);
-    return (double)ticks / (double)(hz > 0 ? hz : 100);
-}
-
-static double proc_cpu_s(const char *path)
-{
-    char buf[1024];
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* after the command name */
-    unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                     &ut, &st) != 2)
-        return 0;
-    return ticks_to_s(ut + st);
-}
-
-static void cpu_snap(struct cpu_snap *s)
-{
-    memset(s, 0, sizeof *s);
-    s->t = now_ns();
-    FILE *f = fopen("/proc/stat", "r");
-    if (f) {
-        /* The line of our CPU when pinned (what disturbs us is what runs
-         * there), of all CPUs otherwise. */
-        char want[16], line[256];
-        if (snap_cpu >= 0)
-            snprintf(want, sizeof want, "cpu%d ", snap_cpu);
-        else
-            snprintf(want, sizeof want, "cpu ");
-        while (fgets(line, sizeof line, f)) {
-            unsigned long long v[8] = {0};
-            if (strncmp(line, want, strlen(want)) != 0)
-                continue;
-            if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu "
-                       "%llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                       &v[6], &v[7]) == 8)
-                s->busy = ticks_to_s(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
-            break;
-        }
-        fclose(f);
-    }
-    s->mine = proc_cpu_s("/proc/self/stat");
-    if (cluster_pid > 0) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)cluster_pid);
-        s->srv = proc_cpu_s(path);
-    }
-}
-
-static double foreign_load(const struct cpu_snap *a, const struct cpu_snap *b)
-{
-    double wall = (double)(b->t - a->t) / 1e9;
-    double other = (b->busy - a->busy) - (b->mine - a->mine) - (b->srv - a->srv);
-    return wall > 0 ? (other > 0 ? other : 0) / wall : 0;
+    cpu_snap(s, snap_cpu, &cluster_pid, cluster_pid > 0);
 }
 
 /* The cluster: this process's only child (tc_start forks it from the main
@@ -340,7 +275,7 @@ static void run_multi(struct run *R)
         target = R->measure;
     uint64_t t_start = now_ns(), t_end = 0;
     uint64_t deadline = t_start + (uint64_t)((R->max_s + 30) * 1e9);
-    cpu_snap(&R->s0);
+    snap(&R->s0);
     for (int i = 0; i < R->conc && started < target; i++, started++, inflight++)
         issue(m, R->lb, &reqs[i]);
     while (inflight > 0) {
@@ -375,7 +310,7 @@ static void run_multi(struct run *R)
                 measuring = true;
                 target = completed + R->measure;
                 t_start = t1;
-                cpu_snap(&R->s0);
+                snap(&R->s0);
             }
             if (measuring && !stop
                 && (completed == target
@@ -383,7 +318,7 @@ static void run_multi(struct run *R)
                 t_end = t1;
                 R->timed_out = completed < target;
                 stop = true;
-                cpu_snap(&R->s1);
+                snap(&R->s1);
             }
             if (!stop && started < target) {
                 issue(m, R->lb, r);
@@ -401,7 +336,7 @@ static void run_multi(struct run *R)
             curl_multi_poll(m, NULL, 0, 100, NULL);
     }
     if (!t_end)
-        cpu_snap(&R->s1);
+        snap(&R->s1);
     R->secs = (double)((t_end ? t_end : now_ns()) - t_start) / 1e9;
     for (int i = 0; i < R->conc; i++) {
         if (reqs[i].in_multi)
@@ -434,7 +369,7 @@ static void run_easy(struct run *R)
     }
     t_start = now_ns();
     uint64_t t1 = t_start;
-    cpu_snap(&R->s0);
+    snap(&R->s0);
     while (R->n < R->measure) {
         uint64_t t0 = now_ns();
         CURLcode res = alt_curl_perform_ex(R->lb, r.h, ALT_IDEMPOTENT);
@@ -445,7 +380,7 @@ static void run_easy(struct run *R)
             break;
         }
     }
-    cpu_snap(&R->s1);
+    snap(&R->s1);
     R->secs = (double)(t1 - t_start) / 1e9;
     alt_curl_release(R->lb, r.h);
     req_free(&r);
