@@ -358,7 +358,6 @@ void alt__latency_sample(alt__node *node, uint64_t us)
                               memory_order_relaxed);
 }
 
-
 /* What a recorded HTTP answer says: a 5xx counts towards an outlier
  * ejection (max_5xx in a row, or one during a trial), anything else clears
  * the count. Never retried: the request reached the node. */
