@@ -20,7 +20,7 @@
  * and stay valid as documented at each function.
  *
  * Every function and type here exists since version 0.1.0, except those
- * marked "Since 0.2.0" or "Since 0.3.0". Changed in 0.2.0:
+ * marked "Since 0.2.0", "Since 0.3.0" or "Since 0.4.0". Changed in 0.2.0:
  * alt_multi_info_read() returns every transfer (retries are the caller's
  * call: alt_curl_retry()), alt_lb_nodes() copies, alt_multi_attach() adds
  * nothing by itself. Changed in 0.3.0: alt_curl_prepare() may pass over a
@@ -75,7 +75,8 @@ typedef enum {
     ALT_E_HTTP_STATUS,    /* discovery: /localnodes answered non-200 */
     ALT_E_BAD_RESPONSE,   /* discovery: not a JSON array of strings, or too big */
     ALT_E_EMPTY_LIST,     /* discovery: no valid node address in the answer */
-    ALT_E_ABORTED         /* discovery: stopped by alt_lb_stop()/alt_lb_free() */
+    ALT_E_ABORTED,        /* discovery: stopped by alt_lb_stop()/alt_lb_free() */
+    ALT_E_UNKNOWN         /* alt_lb_partition_key(): not known (yet). Since 0.4.0 */
 } alt_code;
 
 /* A static English description of code; never NULL (unknown codes get a
@@ -568,6 +569,141 @@ ALT_EXTERN alt_code alt_lb_set_timeouts(alt_lb *lb, long request_ms,
  * Since 0.2.0.
  */
 ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
+
+/* ------------------------------------------------------------------------ */
+/* The request-aware path (since 0.4.0)                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Prepares easy completely for one DynamoDB request and points it at a
+ * node: for programs that build the DynamoDB JSON themselves and want the
+ * library to see it. Sets
+ *  - CURLOPT_URL to alt_lb_url();
+ *  - CURLOPT_POSTFIELDSIZE_LARGE and CURLOPT_POSTFIELDS to body (len
+ *    bytes, not copied: it must stay valid and unchanged until the
+ *    transfer and every retry of it are over, as for CURLOPT_POSTFIELDS),
+ *    or to a gzip copy of it owned by the handle's record when
+ *    alt_lb_set_compression() says so;
+ *  - CURLOPT_HTTPHEADER to the library's headers for this request -
+ *    Content-Type: application/x-amz-json-1.0, X-Amz-Target, and
+ *    Content-Encoding: gzip when compressed - followed by your own list
+ *    headers (may be NULL: tracing headers, for instance). Your list is
+ *    linked, not copied: keep it valid and unchanged until the transfer is
+ *    over, and free it yourself after that. Do not repeat the library's
+ *    headers in it. The Accept and Expect headers libcurl would add are
+ *    removed (Alternator reads neither; Expect would make libcurl wait
+ *    for a 100 Continue before a body over 1 MiB);
+ *  - and then everything alt_curl_prepare_ex() sets (node, SigV4,
+ *    timeouts).
+ * The handle keeps its other options (write callback, CURLOPT_PRIVATE, ...)
+ * but must not be set up for an upload (CURLOPT_UPLOAD) or a custom method.
+ *
+ * operation: "PutItem" or the full "DynamoDB_20120810.PutItem" (up to 64
+ * characters, [A-Za-z0-9_.]). Reads (GetItem, BatchGetItem, Query, Scan,
+ * TransactGetItems, Describe* and List*) are retried after a broken
+ * connection as if ALT_IDEMPOTENT were given; for other operations flags
+ * decides, as for alt_curl_prepare_ex().
+ *
+ * The node: a PutItem, UpdateItem or DeleteItem that qualifies under
+ * alt_lb_set_affinity() and whose table's partition key is known goes to
+ * the node its key maps to (see alt_affinity), and its retries follow the
+ * same plan as the other Alternator clients'. Any other request goes as
+ * alt_curl_prepare() sends it. Finding the key scans the body once,
+ * without building a JSON tree; a malformed body, or one without the key,
+ * simply goes the normal way: the library never rejects a body, the server
+ * judges it.
+ *
+ * Retries (alt_curl_retry(), alt_curl_perform()) send exactly the same
+ * bytes and headers again. Everything this call allocates belongs to the
+ * handle's record and is reused by the next call on the handle: the steady
+ * state allocates nothing of the library's, except a larger compression
+ * buffer when a body outgrows it (libcurl copies the URL string at every
+ * call, and the three SigV4 strings when credentials are set).
+ * alt_curl_release() frees it and unsets CURLOPT_HTTPHEADER and
+ * CURLOPT_POSTFIELDS, which point into it; until then do not free the
+ * handle's record by other means than alt_curl_release() or alt_lb_free().
+ *
+ * Thread-safety and callbacks: as alt_curl_prepare(). Errors:
+ * ALT_E_INVALID_ARG (NULL, bad operation, flags), ALT_E_CURL, ALT_E_NOMEM
+ * (out of memory for the record or a compression buffer: nothing is
+ * prepared, unlike alt_curl_prepare()). Since 0.4.0.
+ */
+ALT_EXTERN alt_code alt_curl_prepare_request(alt_lb *lb, CURL *easy,
+                                             const char *operation,
+                                             const char *body, size_t len,
+                                             struct curl_slist *headers,
+                                             unsigned flags);
+
+/*
+ * Key-route affinity: which writes go to the node their partition key
+ * maps to, so that the Paxos rounds of one partition's lightweight
+ * transactions (conditional writes) do not contend across coordinators.
+ * The choice is the one the ScyllaDB Alternator clients for Go, Java, C++
+ * and the others make: for the same key and the same nodes, the same node,
+ * byte for byte (Murmur3 of the key, Go's math/rand seeded with it over
+ * the node URLs sorted byte-wise; nodes out of rotation after the others;
+ * retries take the same generator's next nodes). Since 0.4.0.
+ */
+typedef enum {
+    ALT_AFFINITY_NONE = 0,      /* every request goes the normal way */
+    /* Writes that read before writing, which Alternator always runs as
+     * LWT: PutItem and DeleteItem with a ConditionExpression, Expected or
+     * ReturnValues ALL_OLD; UpdateItem with an UpdateExpression, a
+     * ConditionExpression, Expected, ReturnValues other than NONE or
+     * UPDATED_NEW, or AttributeUpdates with ADD or a DELETE of values.
+     * The default. */
+    ALT_AFFINITY_RMW = 1,
+    /* Every PutItem, UpdateItem and DeleteItem (for a cluster whose
+     * write isolation is always_use_lwt). */
+    ALT_AFFINITY_ANY_WRITE = 2
+} alt_affinity;
+
+/* Sets the affinity mode of alt_curl_prepare_request(). Batches,
+ * transactions, PartiQL and reads never qualify. May be called at any
+ * time, from any thread; applies to requests prepared after it.
+ * Errors: ALT_E_INVALID_ARG. Since 0.4.0. */
+ALT_EXTERN alt_code alt_lb_set_affinity(alt_lb *lb, alt_affinity mode);
+
+/*
+ * The partition key's attribute name of table, for key-route affinity.
+ * attribute NULL: learn it. Unless set, it is learnt anyway the first time
+ * a request for table qualifies: a DescribeTable (signed with the
+ * credentials of alt_lb_set_credentials(), so they need the right to
+ * describe the table) runs with the next refresh - inside an attached
+ * multi, on alt_lb_start()'s thread, or in alt_lb_refresh() - and its
+ * KeySchema's HASH element is kept. Until it is known, that table's
+ * requests go the normal way; a failed DescribeTable is tried again with
+ * later refreshes, 1 s after the first failure, doubling up to 60 s.
+ * Strings are copied. At most 1024 tables are remembered; requests for
+ * others go the normal way. May be called at any time, from any thread.
+ * Errors: ALT_E_INVALID_ARG (NULL or empty table, empty attribute, names
+ * over 255 bytes), ALT_E_NOMEM, ALT_E_STATE (1024 tables known).
+ * Since 0.4.0.
+ */
+ALT_EXTERN alt_code alt_lb_set_partition_key(alt_lb *lb, const char *table,
+                                             const char *attribute);
+
+/* Copies the partition key's attribute name of table, as set or learnt,
+ * into buf (size bytes, NUL-terminated). Thread-safe. Errors:
+ * ALT_E_INVALID_ARG (NULL, or size too small: nothing written),
+ * ALT_E_UNKNOWN (not known yet). Since 0.4.0. */
+ALT_EXTERN alt_code alt_lb_partition_key(alt_lb *lb, const char *table,
+                                         char *buf, size_t size);
+
+/*
+ * Request compression of alt_curl_prepare_request(): a body of at least
+ * min_bytes is sent gzip-compressed at zlib level (1..9; 0 turns
+ * compression off), with Content-Encoding: gzip, and the signature covers
+ * the compressed bytes, as Alternator verifies them. A body that does not
+ * shrink is sent as it is. Off by default: ScyllaDB accepts compressed
+ * request bodies from version 2026.1 on; older versions reject them.
+ * Suggested: level 1 (see the README's figures), min_bytes 1024.
+ * Configuration, like alt_lb_set_credentials(): only before lb is first
+ * used. Errors: ALT_E_INVALID_ARG (level over 9), ALT_E_STATE.
+ * Since 0.4.0.
+ */
+ALT_EXTERN alt_code alt_lb_set_compression(alt_lb *lb, int level,
+                                           size_t min_bytes);
 
 /* ------------------------------------------------------------------------ */
 /* Inside the caller's curl multi loop                                       */

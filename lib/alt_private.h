@@ -41,6 +41,15 @@
  * so that a node passed over for being slow gets a request now and then to
  * show whether it still is. */
 #define ALT_ESTIMATE_HALF_LIFE_MS 256
+#define ALT_MAX_TABLES 1024         /* tables whose partition key is kept */
+#define ALT_MAX_KEY 2048            /* bytes of a partition key (DynamoDB's) */
+#define ALT_MAX_OP 64               /* characters of an operation name */
+/* Nodes out of rotation that an affine request's plan remembers; with
+ * more out, its retries go the normal way (route.c). */
+#define ALT_PLAN_OUT 64
+/* DescribeTable requests started after one refresh round: a few, so that
+ * a program naming many unknown tables cannot hold its refreshes up. */
+#define ALT_DESCRIBES_PER_ROUND 4
 
 /*
  * One node address, with its prebuilt CONNECT_TO list. Records are never
@@ -108,9 +117,26 @@ typedef struct alt__slot {
     unsigned char verdict;          /* enum alt__verdict of the last one */
     long try_timeout, try_connect;  /* ms the library gave this attempt */
     bool set_sigv4, set_timeout, set_connect; /* what prepare set */
+    bool affine;                    /* routed by its key (route.c) */
+    int64_t seed;                   /* ... the key's hash */
+    struct alt__req *req;           /* of alt_curl_prepare_request, or NULL */
     unsigned in_multi;              /* lb->multi_gen it is counted in, or 0 */
     struct alt__slot *free_next;
 } alt__slot;
+
+/* What alt_curl_prepare_request() keeps per handle (request.c): the
+ * headers it installs, the compressed body, and the plan of a request
+ * routed by its key (route.c). */
+typedef struct alt__req {
+    struct curl_slist hdr[5];       /* the last one links the caller's */
+    char target[sizeof "X-Amz-Target: " + ALT_MAX_OP];
+    unsigned char *zbuf;            /* the compressed body */
+    size_t zcap;
+    unsigned plan_gen;              /* lb->sorted_gen of the plan's set */
+    unsigned plan_pos;              /* picks of the plan taken */
+    unsigned nout;                  /* out[] entries, or ALT_PLAN_OUT + 1 */
+    uint16_t out[ALT_PLAN_OUT];     /* sorted positions out, ascending */
+} alt__req;
 
 typedef struct alt__htab {
     struct alt__htab *retired;      /* older, smaller tables (freed last) */
@@ -140,6 +166,12 @@ typedef struct alt__job {
     alt_code last;                  /* error of the last failed attempt */
     char *body;
     size_t len, cap;
+    struct alt__table *table;       /* whose DescribeTable runs, or NULL */
+    bool posted;                    /* the handle is set up for a POST */
+    bool round_over;                /* its /localnodes part, in multi.c */
+    unsigned describes;             /* started after this round */
+    char *post;                     /* DescribeTable's body */
+    struct curl_slist hdr[4];
     char errbuf[CURL_ERROR_SIZE];
     struct alt__job *next;          /* lb->jobs */
     struct alt__job *idle_next;     /* lb->idle_jobs */
@@ -161,6 +193,16 @@ struct alt_lb {
     _Atomic bool attached;                  /* multi_thread is set */
     _Atomic bool round_robin;               /* no second choices */
     pthread_t multi_thread;
+    /* The published set again, in the order key-route affinity draws from
+     * (route.c); a seqlock: sorted_gen is odd while it is rewritten. */
+    _Atomic(alt__node *) *sorted;           /* [ALT_MAX_LISTED] */
+    _Atomic size_t nsorted;
+    _Atomic unsigned sorted_gen;
+    _Atomic size_t nout;                    /* records with down_until != 0 */
+    _Atomic int affinity;                   /* alt_affinity */
+    _Atomic(struct alt__table *) *tables;   /* [ALT_TABLE_SLOTS] (tables.c) */
+    int z_level;                            /* alt_lb_set_compression */
+    size_t z_min;
 
     /* Starting points of new handles' round-robin, and the round-robin of
      * handles that have no slot (out of memory). */
@@ -193,6 +235,7 @@ struct alt_lb {
     unsigned mark;                          /* last dedup generation */
     char *last_answer;                      /* the body last put in rotation */
     size_t last_len;
+    alt__node **sort_tmp;                   /* [ALT_MAX_LISTED] */
     alt__node *spares;                      /* reusable records found */
     bool spares_found;                      /* ... by this parse already */
     alt__node **seeds;
@@ -204,6 +247,13 @@ struct alt_lb {
     /* Counters of alt_lb_get_stats. */
     _Atomic uint64_t refreshes, refreshes_failed, nodes_added, nodes_removed;
     _Atomic int64_t last_discovery;         /* CLOCK_REALTIME ms; 0 never */
+
+    /* Partition keys (tables.c) and idle deflate streams (request.c). */
+    pthread_mutex_t tables_mu;
+    size_t ntables;
+    struct alt__pk *retired_pks;
+    pthread_mutex_t z_mu;
+    struct alt__zstream *zfree;
 
     /* Refresh scheduling. */
     _Atomic int64_t due_idle;               /* ms: next refresh when idle */
@@ -303,6 +353,9 @@ uint64_t alt__decayed(uint64_t est, int64_t idle_ms);
 void alt__http_answer(alt_lb *lb, alt__node *node, long status);
 uint64_t alt__bucket_mid(unsigned bucket); /* its middle, in microseconds */
 bool alt__node_out(const alt__node *node, int64_t now);
+/* Sets node->down_until, keeping lb->nout (records not fully in
+ * rotation) exact. */
+void alt__set_down_until(alt_lb *lb, alt__node *node, int64_t until);
 
 /* handles.c: which node each easy handle was given. */
 alt__slot *alt__slot_find(alt_lb *lb, const CURL *easy);   /* or NULL */
@@ -347,7 +400,50 @@ void alt__multi_prepared(alt_lb *lb, alt__slot *slot);
 /* in_loop: for a transfer of the caller's multi loop, if attached. */
 alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
                       bool in_loop);
+/* alt__prepare() of a handle whose slot (may be NULL) the caller found,
+ * after alt__freeze(); seed: the key's hash of a request routed by its
+ * key, or NULL. */
+alt_code alt__prepare_slot(alt_lb *lb, CURL *easy, alt__slot *slot,
+                           unsigned flags, bool retry, bool in_loop,
+                           const int64_t *seed);
 /* Records the outcome of the attempt on easy; its slot, or NULL. */
 alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result);
+
+/* route.c: the node of a request routed by its key, or NULL for the
+ * normal choice. Sets the order of the sorted set (nodes.c). */
+alt__node *alt__route_pick(alt_lb *lb, alt__slot *slot, bool retry);
+int alt__url_cmp(const alt__node *a, const alt__node *b);
+
+/* request.c */
+void alt__req_free(alt__req *req);
+void alt__free_zstreams(alt_lb *lb);
+
+/* tables.c: partition keys by table, and the DescribeTable that learns
+ * them, run by the refresh drivers after a round (see refresh.c). */
+#define ALT_TABLE_SLOTS (2 * ALT_MAX_TABLES)
+typedef struct alt__pk {
+    struct alt__pk *retired;        /* lb->retired_pks */
+    size_t len;
+    char name[];                    /* NUL-terminated */
+} alt__pk;
+typedef struct alt__table {
+    _Atomic(alt__pk *) pk;          /* NULL until known */
+    int64_t describe_at;            /* ms; 0: not to learn; lb->tables_mu */
+    unsigned failures;              /* describes failed in a row; ditto */
+    uint32_t hash;
+    size_t len;
+    char name[];                    /* NUL-terminated */
+} alt__table;
+/* The table named (len bytes, unescaped), added (to be learnt) if new;
+ * NULL when the name is not a valid table name, or no room. */
+alt__table *alt__table_get(alt_lb *lb, const char *name, size_t len);
+void alt__free_tables(alt_lb *lb);
+/* Starts the next due DescribeTable on job, to a node in rotation: true
+ * if one was set up (job->table set), false when none is due. */
+bool alt__describe_setup(alt_lb *lb, alt__job *job);
+/* Ends the describe running on job: takes its answer or backs off. */
+void alt__describe_finish(alt_lb *lb, alt__job *job, CURLcode result);
+/* Gives back a describe set up but not run: due again at once. */
+void alt__describe_abort(alt_lb *lb, alt__job *job);
 
 #endif /* ALT_PRIVATE_H */

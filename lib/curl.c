@@ -148,9 +148,16 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
     if (!lb || !easy || (flags & ~ALT_IDEMPOTENT))
         return ALT_E_INVALID_ARG;
     alt__freeze(lb);
+    return alt__prepare_slot(lb, easy, alt__slot_for(lb, easy), flags, retry,
+                             in_loop, NULL);
+}
+
+alt_code alt__prepare_slot(alt_lb *lb, CURL *easy, alt__slot *slot,
+                           unsigned flags, bool retry, bool in_loop,
+                           const int64_t *seed)
+{
     /* The mark keeps the picked node's record from being reused for
      * another address until the transfer is recorded (nodes.c). */
-    alt__slot *slot = alt__slot_for(lb, easy);
     alt__node *node;
     if (slot) {
         atomic_store(&slot->node, ALT_PICKING);
@@ -159,10 +166,15 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
             slot->flags = flags;
             slot->first_rr = slot->rr;
             slot->deadline = 0;
+            slot->affine = seed != NULL;
+            if (seed)
+                slot->seed = *seed;
         }
         slot->attempts++;
         slot->verdict = ALT_FINAL;
-        node = pick(lb, slot);
+        node = slot->affine ? alt__route_pick(lb, slot, retry) : NULL;
+        if (!node)
+            node = pick(lb, slot);
     } else {
         /* Nothing would pin a picked record: a seed's is never reused. */
         node = lb->seeds[atomic_fetch_add_explicit(&lb->rr, 1,
@@ -340,6 +352,15 @@ void alt_curl_release(alt_lb *lb, CURL *easy)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 0L);
     if (slot->set_connect)
         curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 0L);
+    if (slot->req) {
+        /* They point into the record about to be freed. */
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)NULL);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+        alt__req_free(slot->req);
+        slot->req = NULL;
+    }
     if (atomic_load(&lb->attached)
         && pthread_equal(pthread_self(), lb->multi_thread)
         && slot->in_multi && slot->in_multi == lb->multi_gen

@@ -84,6 +84,7 @@ void alt__job_free(alt__job *job)
         curl_easy_cleanup(job->easy);
     curl_multi_cleanup(job->multi);
     free(job->body);
+    free(job->post);
     free(job->cand);
     free(job);
 }
@@ -116,6 +117,21 @@ alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target)
 {
     job->len = 0;
     job->errbuf[0] = '\0';
+    if (job->posted) { /* back from a DescribeTable (tables.c) */
+        CURL *easy = job->easy;
+        if (curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L) != CURLE_OK
+            || curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
+                                (struct curl_slist *)NULL) != CURLE_OK
+            || (lb->sigv4
+                && (curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, (char *)NULL)
+                        != CURLE_OK
+                    || curl_easy_setopt(easy, CURLOPT_USERNAME, (char *)NULL)
+                           != CURLE_OK
+                    || curl_easy_setopt(easy, CURLOPT_PASSWORD, (char *)NULL)
+                           != CURLE_OK)))
+            return ALT_E_NOMEM;
+        job->posted = false;
+    }
     /* The target is pinned (alt__node_busy) under lb->mu, where records
      * are reused, so it cannot change address while the request runs. */
     pthread_mutex_lock(&lb->mu);
@@ -180,6 +196,8 @@ alt_code alt__job_round(alt_lb *lb, alt__job *job)
 out:
     job->attempt = 0;
     job->got_list = false;
+    job->round_over = false;
+    job->describes = 0;
     job->last = ALT_E_UNREACHABLE;
     pthread_mutex_unlock(&lb->mu);
     return rc;

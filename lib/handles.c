@@ -123,6 +123,8 @@ static alt__slot *insert(alt_lb *lb, const CURL *easy)
     s->random = (uint32_t)hash_ptr(easy) | 1;
     s->last_node = NULL;
     s->set_sigv4 = s->set_timeout = s->set_connect = false;
+    s->affine = false;
+    s->req = NULL;
     s->in_multi = 0;
     s->free_next = NULL;
     atomic_store_explicit(&s->easy, easy, memory_order_release);
@@ -231,8 +233,11 @@ void alt__free_handles(alt_lb *lb)
     alt__htab *t = atomic_load(&lb->handles);
     if (t) {
         for (size_t i = 0; i <= t->mask; i++)
-            if (atomic_load(&t->entry[i].easy))
-                free(atomic_load(&t->entry[i].slot));
+            if (atomic_load(&t->entry[i].easy)) {
+                alt__slot *s = atomic_load(&t->entry[i].slot);
+                alt__req_free(s->req);
+                free(s);
+            }
     }
     while (t) {
         alt__htab *older = t->retired;

@@ -152,6 +152,13 @@ alt__outcome alt__classify(CURL *easy, CURLcode result, long timeout_ms,
     return o;
 }
 
+void alt__set_down_until(alt_lb *lb, alt__node *node, int64_t until)
+{
+    int64_t was = atomic_exchange(&node->down_until, until);
+    if ((was != 0) != (until != 0))
+        atomic_fetch_add(&lb->nout, until != 0 ? 1 : (size_t)-1);
+}
+
 bool alt__node_out(const alt__node *node, int64_t now)
 {
     return atomic_load_explicit(&node->down_until, memory_order_relaxed) > now;
@@ -231,7 +238,7 @@ void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
             backoff *= 2;
         if (backoff > most)
             backoff = most;
-        atomic_store(&node->down_until, now + backoff);
+        alt__set_down_until(lb, node, now + backoff);
     }
     pthread_mutex_unlock(&lb->mu);
     if (out && (ejections == 1 || failures == atomic_load(&lb->max_failures)))
@@ -268,7 +275,7 @@ void alt__node_ok(alt_lb *lb, alt__node *node, bool probe)
         atomic_store(&node->ejections, 0);
     if (!was_out)
         return;
-    atomic_store(&node->down_until, 0);
+    alt__set_down_until(lb, node, 0);
     atomic_store(&node->trial, false);
     atomic_store(&node->state_since, alt__wall_ms());
     alt__log(lb, ALT_LOG_INFO, "node %s answers again", node->addr);

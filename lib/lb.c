@@ -145,21 +145,26 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
     atomic_init(&lb->backoff_min, 1000);
     atomic_init(&lb->backoff_max, 30000);
     atomic_init(&lb->max_out_percent, 50);
-    bool mu = false, jobs_mu = false;
+    atomic_init(&lb->affinity, ALT_AFFINITY_RMW);
+    lb->z_min = 1024;
     alt_code rc = ALT_E_NOMEM;
     char *urls[NURLS] = {0};
+    pthread_mutex_t *mutexes[] = {&lb->mu, &lb->jobs_mu, &lb->tables_mu,
+                                  &lb->z_mu};
+    size_t nmutexes = 0;
 
-    if (pthread_mutex_init(&lb->mu, NULL) != 0)
-        goto fail_thread;
-    mu = true;
-    if (pthread_mutex_init(&lb->jobs_mu, NULL) != 0)
-        goto fail_thread;
-    jobs_mu = true;
+    for (; nmutexes < sizeof mutexes / sizeof *mutexes; nmutexes++)
+        if (pthread_mutex_init(mutexes[nmutexes], NULL) != 0)
+            goto fail_thread;
 
     lb->live = calloc(ALT_MAX_LISTED, sizeof *lb->live);
+    lb->sorted = calloc(ALT_MAX_LISTED, sizeof *lb->sorted);
+    lb->sort_tmp = calloc(ALT_MAX_LISTED, sizeof *lb->sort_tmp);
+    lb->tables = calloc(ALT_TABLE_SLOTS, sizeof *lb->tables);
     lb->index = calloc(ALT_INDEX_SIZE, sizeof *lb->index);
     lb->seeds = calloc(nseeds, sizeof *lb->seeds);
-    if (!lb->live || !lb->index || !lb->seeds
+    if (!lb->live || !lb->sorted || !lb->sort_tmp || !lb->tables || !lb->index
+        || !lb->seeds
         || set_string(&lb->fake_domain, "alt.invalid") != ALT_OK
         || build_urls(lb, lb->fake_domain, NULL, NULL, urls) != ALT_OK)
         goto fail;
@@ -187,14 +192,15 @@ alt_code alt_lb_new(alt_lb **out, const char *scheme, int port,
 fail_thread:
     rc = ALT_E_THREAD;
 fail:
-    if (jobs_mu)
-        pthread_mutex_destroy(&lb->jobs_mu);
-    if (mu)
-        pthread_mutex_destroy(&lb->mu);
+    while (nmutexes > 0)
+        pthread_mutex_destroy(mutexes[--nmutexes]);
     alt__free_nodes(lb);
     swap_urls(lb, urls);
     free_urls(urls);
     free(lb->live);
+    free(lb->sorted);
+    free(lb->sort_tmp);
+    free(lb->tables);
     free(lb->index);
     free(lb->seeds);
     free(lb->fake_domain);
@@ -216,12 +222,18 @@ void alt_lb_free(alt_lb *lb)
     }
     alt__free_handles(lb);
     alt__free_nodes(lb);
+    alt__free_tables(lb);
+    alt__free_zstreams(lb);
+    pthread_mutex_destroy(&lb->z_mu);
+    pthread_mutex_destroy(&lb->tables_mu);
     pthread_mutex_destroy(&lb->jobs_mu);
     pthread_mutex_destroy(&lb->mu);
     char *urls[NURLS] = {0};
     swap_urls(lb, urls);
     free_urls(urls);
     free(lb->live);
+    free(lb->sorted);
+    free(lb->sort_tmp);
     free(lb->index);
     free(lb->seeds);
     free(lb->last_answer);
@@ -352,6 +364,26 @@ alt_code alt_lb_set_choice(alt_lb *lb, alt_choice choice)
                 && choice != ALT_CHOICE_ROUND_ROBIN))
         return ALT_E_INVALID_ARG;
     atomic_store(&lb->round_robin, choice == ALT_CHOICE_ROUND_ROBIN);
+    return ALT_OK;
+}
+
+alt_code alt_lb_set_affinity(alt_lb *lb, alt_affinity mode)
+{
+    if (!lb || (mode != ALT_AFFINITY_NONE && mode != ALT_AFFINITY_RMW
+                && mode != ALT_AFFINITY_ANY_WRITE))
+        return ALT_E_INVALID_ARG;
+    atomic_store(&lb->affinity, (int)mode);
+    return ALT_OK;
+}
+
+alt_code alt_lb_set_compression(alt_lb *lb, int level, size_t min_bytes)
+{
+    if (!lb || level < 0 || level > 9)
+        return ALT_E_INVALID_ARG;
+    if (frozen(lb))
+        return ALT_E_STATE;
+    lb->z_level = level;
+    lb->z_min = min_bytes;
     return ALT_OK;
 }
 

@@ -85,38 +85,55 @@ static bool ring_busy(const alt_lb *lb)
     return false;
 }
 
-/* Starts the next attempt of the current round, or ends the round. A
- * round that may not add its next attempt now is given up. */
+/* Starts the next attempt of the current round, or ends the round and
+ * starts the DescribeTable requests due (tables.c), one after another. A
+ * round that may not add its next request now is given up. */
 static void start_attempt(alt_lb *lb, bool may_add)
 {
     alt__job *job = lb->multi_job;
-    alt__node *target = alt__next_candidate(job);
-    if (target && !may_add) {
-        /* No transfer of the caller's keeps the loop turning: give the
-         * round up (and the claim, for the thread), due again soon. */
-        lb->multi_pending = false;
-        alt__refresh_release(lb);
-        alt__refresh_soon(lb);
-        return;
-    }
-    if (!target) {
+    alt__node *target = job->round_over ? NULL : alt__next_candidate(job);
+    if (!target && !job->round_over) {
+        job->round_over = true;
         alt__round_done(lb, job);
         if (!job->got_list)
             alt__log(lb, ALT_LOG_ERROR, "refresh failed: no node answered "
                      "with a usable list; keeping %zu nodes",
                      atomic_load(&lb->nlive));
+        size_pool(lb);
+    }
+    if (!may_add) {
+        /* No transfer of the caller's keeps the loop turning: give the
+         * round up (and the claim, for the thread), due again soon if it
+         * was cut short. */
         lb->multi_pending = false;
         alt__refresh_release(lb);
-        size_pool(lb);
+        if (target)
+            alt__refresh_soon(lb);
         return;
     }
+    bool describe = false;
+    if (!target) {
+        describe = job->describes < ALT_DESCRIBES_PER_ROUND
+                   && alt__describe_setup(lb, job);
+        if (!describe) {
+            lb->multi_pending = false;
+            alt__refresh_release(lb);
+            return;
+        }
+        job->describes++;
+    }
     CURLMcode mc = CURLM_OK;
-    if (alt__job_setup(lb, job, target) != ALT_OK
+    if ((!describe && alt__job_setup(lb, job, target) != ALT_OK)
         || (mc = curl_multi_add_handle(lb->multi, job->easy)) != CURLM_OK) {
         /* Retried from the next call: CURLM_RECURSIVE_API_CALL inside a
          * callback, or a transient failure. */
-        atomic_store(&job->target, NULL);
-        job->attempt--;
+        if (describe) {
+            alt__describe_abort(lb, job);
+            job->describes--;
+        } else {
+            atomic_store(&job->target, NULL);
+            job->attempt--;
+        }
         if (mc != CURLM_RECURSIVE_API_CALL && mc != CURLM_OK)
             alt__log(lb, ALT_LOG_WARN, "cannot add the refresh transfer: %s",
                      curl_multi_strerror(mc));
@@ -151,7 +168,9 @@ static void finish_job(alt_lb *lb, CURLcode result)
     alt__job *job = lb->multi_job;
     curl_multi_remove_handle(lb->multi, job->easy);
     lb->multi_job_added = false;
-    if (alt__job_finish(lb, job, result) == ALT_E_NOMEM) {
+    if (job->table)
+        alt__describe_finish(lb, job, result);
+    else if (alt__job_finish(lb, job, result) == ALT_E_NOMEM) {
         job->attempt = job->ncand; /* end the round */
         job->got_list = false;
     }
@@ -284,6 +303,8 @@ void alt_multi_detach(alt_lb *lb)
         return;
     if (lb->multi_job_added)
         curl_multi_remove_handle(lb->multi, lb->multi_job->easy);
+    if (lb->multi_job && lb->multi_job->table)
+        alt__describe_abort(lb, lb->multi_job);
     if (lb->multi_job)
         atomic_store(&lb->multi_job->target, NULL);
     if (lb->multi_job_added || lb->multi_pending) {

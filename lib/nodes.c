@@ -297,7 +297,7 @@ alt__node *alt__intern(alt_lb *lb, const char *addr, size_t len)
         }
         lb->spares = node->spare_next;
         index_remove(lb, node);
-        atomic_store(&node->down_until, 0);
+        alt__set_down_until(lb, node, 0);
         atomic_store(&node->failures, 0);
         atomic_store(&node->trial, false);
         atomic_store(&node->ejections, 0);
@@ -354,6 +354,56 @@ void alt__free_nodes(alt_lb *lb)
 /* The published set                                                         */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * The same set in the order key-route affinity draws from (route.c): the
+ * nodes' URLs "scheme://host:port" sorted byte-wise, an IPv6 host in
+ * brackets, as the other Alternator clients sort them. Scheme and port are
+ * common to all, so "host:" (or "[host]:") decides: "10.0.0.10:" sorts
+ * before "10.0.0.1:". Two such texts of different hosts differ before
+ * either ends (only an IPv6 host holds a ':', and it starts with '['), so
+ * comparing up to the end of the first decides.
+ */
+static int url_char(const alt__node *node, size_t len, bool v6, size_t i)
+{
+    if (!v6)
+        return i < len ? (unsigned char)node->addr[i] : ':';
+    if (i == 0)
+        return '[';
+    if (i <= len)
+        return (unsigned char)node->addr[i - 1];
+    return i == len + 1 ? ']' : ':';
+}
+
+int alt__url_cmp(const alt__node *a, const alt__node *b)
+{
+    size_t la = strlen(a->addr), lb = strlen(b->addr);
+    bool va = strchr(a->addr, ':') != NULL, vb = strchr(b->addr, ':') != NULL;
+    for (size_t i = 0, end = la + (va ? 3 : 1); i < end; i++) {
+        int ca = url_char(a, la, va, i), cb = url_char(b, lb, vb, i);
+        if (ca != cb)
+            return ca - cb;
+    }
+    return 0;
+}
+
+static int url_order(const void *a, const void *b)
+{
+    return alt__url_cmp(*(alt__node *const *)a, *(alt__node *const *)b);
+}
+
+/* A seqlock: readers retry while lb->sorted_gen is odd or changed. Caller
+ * holds lb->mu. */
+static void publish_sorted(alt_lb *lb, alt__node *const *nodes, size_t n)
+{
+    memcpy(lb->sort_tmp, nodes, n * sizeof *nodes);
+    qsort(lb->sort_tmp, n, sizeof *lb->sort_tmp, url_order);
+    atomic_fetch_add(&lb->sorted_gen, 1);
+    for (size_t i = 0; i < n; i++)
+        atomic_store(&lb->sorted[i], lb->sort_tmp[i]);
+    atomic_store(&lb->nsorted, n);
+    atomic_fetch_add(&lb->sorted_gen, 1);
+}
+
 /* Publishes nodes[0..n) as the set alt_curl_prepare() picks from. Slots
  * past n that an earlier, larger set used are refilled with current nodes,
  * so that no slot keeps a node that has left. Caller holds lb->mu. */
@@ -366,6 +416,7 @@ static void publish(alt_lb *lb, alt__node *const *nodes, size_t n)
     if (n > lb->live_high)
         lb->live_high = n;
     atomic_store(&lb->nlive, n);
+    publish_sorted(lb, nodes, n);
 }
 
 /* Every listed node is published, in the answer's order; health decides

@@ -109,7 +109,23 @@ static CURLcode run_one(alt_lb *lb, alt__job *job, unsigned stops)
     return result;
 }
 
-/* Asks the round's candidates one after another. */
+/* Runs the DescribeTable requests due (tables.c) after a round. */
+static void run_describes(alt_lb *lb, alt__job *job, unsigned stops)
+{
+    for (unsigned i = 0; i < ALT_DESCRIBES_PER_ROUND
+                         && !stopped_since(lb, stops)
+                         && alt__describe_setup(lb, job); i++) {
+        CURLcode result = run_one(lb, job, stops);
+        if (stopped_since(lb, stops)) {
+            alt__describe_abort(lb, job);
+            return;
+        }
+        alt__describe_finish(lb, job, result);
+    }
+}
+
+/* Asks the round's candidates one after another, then runs the
+ * DescribeTable requests due. */
 static alt_code refresh_round(alt_lb *lb, alt__job *job, unsigned stops)
 {
     alt_code rc = alt__job_round(lb, job);
@@ -128,6 +144,7 @@ static alt_code refresh_round(alt_lb *lb, alt__job *job, unsigned stops)
             return ALT_E_NOMEM;
     }
     alt__round_done(lb, job);
+    run_describes(lb, job, stops);
     return job->got_list ? ALT_OK : job->last;
 }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjson-c-dev
-      libuv1-dev curl openssl)
+      zlib1g-dev libuv1-dev curl openssl golang-go)
 # Node.js and npm may come from elsewhere than Debian's packages.
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()
