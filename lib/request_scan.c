@@ -1,0 +1,931 @@
+/*
+ * request_scan.c: the operation name, and a single pass over a write's JSON
+ * body that finds its table, its Item/Key and whether it is a
+ * read-modify-write, then the partition key's bytes. See request_scan.h.
+ *
+ * The walk checks the JSON structure of the whole body (objects, arrays,
+ * strings, numbers and literals, nesting, trailing bytes), so that a body
+ * cut short or spliced never yields a span. It does not check what the
+ * server checks anyway in strings it only skips: escapes, raw control
+ * characters, UTF-8. A string whose contents the rules read (the key, the
+ * ReturnValues, an Action) is fully checked when decoded.
+ *
+ * Everything is iterative with bounded state; every read is checked
+ * against the end of the input. Standalone: no other part of the library.
+ */
+#include "request_scan.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Containers open at once inside one skipped value. DynamoDB allows 32
+ * levels of nested attributes, each two JSON levels ({"M":{...}}), so 64
+ * would refuse a legal item; past 128 the body is called malformed. */
+#define MAX_DEPTH 128
+
+/* ---- Operation names ------------------------------------------------- */
+
+static const struct op_name {
+    const char *name;
+    unsigned char len;
+    unsigned char op;
+} op_names[] = {
+    {"Scan", 4, ALT__OP_SCAN},
+    {"Query", 5, ALT__OP_QUERY},
+    {"GetItem", 7, ALT__OP_GET_ITEM},
+    {"PutItem", 7, ALT__OP_PUT_ITEM},
+    {"DeleteItem", 10, ALT__OP_DELETE_ITEM},
+    {"UpdateItem", 10, ALT__OP_UPDATE_ITEM},
+    {"ListTables", 10, ALT__OP_LIST_TABLES},
+    {"GetRecords", 10, ALT__OP_GET_RECORDS},
+    {"CreateTable", 11, ALT__OP_CREATE_TABLE},
+    {"DeleteTable", 11, ALT__OP_DELETE_TABLE},
+    {"UpdateTable", 11, ALT__OP_UPDATE_TABLE},
+    {"TagResource", 11, ALT__OP_TAG_RESOURCE},
+    {"ListStreams", 11, ALT__OP_LIST_STREAMS},
+    {"BatchGetItem", 12, ALT__OP_BATCH_GET_ITEM},
+    {"DescribeTable", 13, ALT__OP_DESCRIBE_TABLE},
+    {"UntagResource", 13, ALT__OP_UNTAG_RESOURCE},
+    {"BatchWriteItem", 14, ALT__OP_BATCH_WRITE_ITEM},
+    {"DescribeStream", 14, ALT__OP_DESCRIBE_STREAM},
+    {"TransactGetItems", 16, ALT__OP_TRANSACT_GET_ITEMS},
+    {"ExecuteStatement", 16, ALT__OP_EXECUTE_STATEMENT},
+    {"UpdateTimeToLive", 16, ALT__OP_UPDATE_TIME_TO_LIVE},
+    {"GetShardIterator", 16, ALT__OP_GET_SHARD_ITERATOR},
+    {"DescribeEndpoints", 17, ALT__OP_DESCRIBE_ENDPOINTS},
+    {"TransactWriteItems", 18, ALT__OP_TRANSACT_WRITE_ITEMS},
+    {"DescribeTimeToLive", 18, ALT__OP_DESCRIBE_TIME_TO_LIVE},
+    {"ListTagsOfResource", 18, ALT__OP_LIST_TAGS_OF_RESOURCE},
+    {"DescribeContinuousBackups", 25, ALT__OP_DESCRIBE_CONTINUOUS_BACKUPS},
+};
+#define OP_NAMES (sizeof op_names / sizeof op_names[0])
+
+/* Where each length starts in op_names (sorted by length): a lookup
+ * compares only the names of its length, at most five, and those by their
+ * first byte before memcmp. Built on first use would need a lock or an
+ * atomic; a constant table of 26 lengths is simpler. */
+static const unsigned char by_len[27] = {
+    /* 0-3 */ 0, 0, 0, 0,
+    /* 4 */ 0, /* 5 */ 1, /* 6 */ 2, /* 7 */ 2, /* 8 */ 4, /* 9 */ 4,
+    /* 10 */ 4, /* 11 */ 8, /* 12 */ 13, /* 13 */ 14, /* 14 */ 16,
+    /* 15 */ 18, /* 16 */ 18, /* 17 */ 22, /* 18 */ 23, /* 19 */ 26,
+    /* 20-24 */ 26, 26, 26, 26, 26, /* 25 */ 26, /* end */ 27,
+};
+
+static bool stream_op(alt__op op)
+{
+    return op == ALT__OP_LIST_STREAMS || op == ALT__OP_DESCRIBE_STREAM ||
+           op == ALT__OP_GET_SHARD_ITERATOR || op == ALT__OP_GET_RECORDS;
+}
+
+alt__op alt__op_lookup(const char *name, size_t len)
+{
+    static const char ddb[] = "DynamoDB_20120810.";
+    static const char streams[] = "DynamoDBStreams_20120810.";
+    int prefix = 0; /* 1: DynamoDB_, 2: DynamoDBStreams_ */
+    if (!name)
+        return ALT__OP_OTHER;
+    if (len > sizeof ddb - 1 && name[0] == 'D' && name[8] == '_' &&
+        memcmp(name, ddb, sizeof ddb - 1) == 0) {
+        name += sizeof ddb - 1;
+        len -= sizeof ddb - 1;
+        prefix = 1;
+    } else if (len > sizeof streams - 1 && name[0] == 'D' &&
+               memcmp(name, streams, sizeof streams - 1) == 0) {
+        name += sizeof streams - 1;
+        len -= sizeof streams - 1;
+        prefix = 2;
+    }
+    if (len < 4 || len > 25)
+        return ALT__OP_OTHER;
+    for (unsigned i = by_len[len]; i < by_len[len + 1]; i++) {
+        const struct op_name *e = &op_names[i];
+        if (e->name[0] == name[0] && memcmp(e->name, name, len) == 0) {
+            alt__op op = (alt__op)e->op;
+            /* The streams API has its own target prefix. */
+            if (prefix && (prefix == 2) != stream_op(op))
+                return ALT__OP_OTHER;
+            return op;
+        }
+    }
+    return ALT__OP_OTHER;
+}
+
+bool alt__op_is_read(alt__op op)
+{
+    switch (op) {
+    case ALT__OP_GET_ITEM:
+    case ALT__OP_QUERY:
+    case ALT__OP_SCAN:
+    case ALT__OP_BATCH_GET_ITEM:
+    case ALT__OP_TRANSACT_GET_ITEMS:
+    case ALT__OP_DESCRIBE_TABLE:
+    case ALT__OP_LIST_TABLES:
+    case ALT__OP_DESCRIBE_ENDPOINTS:
+    case ALT__OP_DESCRIBE_TIME_TO_LIVE:
+    case ALT__OP_DESCRIBE_CONTINUOUS_BACKUPS:
+    case ALT__OP_LIST_TAGS_OF_RESOURCE:
+    case ALT__OP_LIST_STREAMS:
+    case ALT__OP_DESCRIBE_STREAM:
+    case ALT__OP_GET_SHARD_ITERATOR:
+    case ALT__OP_GET_RECORDS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- Lexing ---------------------------------------------------------- */
+
+static inline const char *skip_ws(const char *p, const char *end)
+{
+    /* Bodies from SDKs are compact: test the common case first. */
+    while (p < end && (unsigned char)*p <= ' ' &&
+           (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* p is just past an opening quote: returns just past the closing one, or
+ * NULL if the input ends first. Escapes are stepped over, not checked. */
+static const char *string_end(const char *p, const char *end)
+{
+    const char *from = p;
+    /* Most strings of a request are short names and values, for which a
+     * byte loop beats a call to memchr. */
+    size_t n = (size_t)(end - p), i = 0, stop = n < 32 ? n : 32;
+    while (i < stop) {
+        char c = p[i];
+        if (c == '"')
+            return p + i + 1;
+        i += c == '\\' ? 2 : 1;
+    }
+    if (i >= n)
+        return NULL;
+    p += i;
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return NULL;
+        /* Escaped iff an odd run of backslashes precedes it. Runs are
+         * disjoint, so all the counting is linear in the string. */
+        const char *b = q;
+        while (b > from && b[-1] == '\\')
+            b--;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        p = q + 1;
+    }
+}
+
+static const char *digits_end(const char *p, const char *end)
+{
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
+/* A JSON number at p: returns its end, or NULL. */
+static const char *number_end(const char *p, const char *end)
+{
+    if (p < end && *p == '-')
+        p++;
+    if (p == end)
+        return NULL;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        p = digits_end(p + 1, end);
+    else
+        return NULL;
+    if (p < end && *p == '.') {
+        const char *d = digits_end(p + 1, end);
+        if (d == p + 1)
+            return NULL;
+        p = d;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        const char *d = digits_end(p, end);
+        if (d == p)
+            return NULL;
+        p = d;
+    }
+    return p;
+}
+
+static const char *literal_end(const char *p, const char *end,
+                               const char *word, size_t n)
+{
+    if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+        return NULL;
+    return p + n;
+}
+
+static const char *null_end(const char *p, const char *end)
+{
+    return literal_end(p, end, "null", 4);
+}
+
+/* One JSON value at p (leading whitespace allowed): returns its end, or
+ * NULL if it is malformed, cut short or nested deeper than MAX_DEPTH. */
+static const char *skip_value(const char *p, const char *end)
+{
+    char closer[MAX_DEPTH];
+    unsigned depth = 0;
+
+value:
+    p = skip_ws(p, end);
+    if (p == end)
+        return NULL;
+    switch (*p) {
+    case '{':
+    case '[': {
+        char close = *p == '{' ? '}' : ']';
+        p = skip_ws(p + 1, end);
+        if (p == end)
+            return NULL;
+        if (*p == close) {
+            p++;
+            break;
+        }
+        if (depth == MAX_DEPTH)
+            return NULL;
+        closer[depth++] = close;
+        if (close == ']')
+            goto value;
+        goto member;
+    }
+    case '"':
+        p = string_end(p + 1, end);
+        break;
+    case 't':
+        p = literal_end(p, end, "true", 4);
+        break;
+    case 'f':
+        p = literal_end(p, end, "false", 5);
+        break;
+    case 'n':
+        p = null_end(p, end);
+        break;
+    default:
+        p = number_end(p, end);
+        break;
+    }
+    if (!p)
+        return NULL;
+    /* After a value: a comma, or the ends of the containers it closes. */
+    while (depth) {
+        p = skip_ws(p, end);
+        if (p == end)
+            return NULL;
+        if (*p == ',') {
+            p++;
+            if (closer[depth - 1] == ']')
+                goto value;
+            goto member;
+        }
+        if (*p != closer[depth - 1])
+            return NULL;
+        p++;
+        depth--;
+    }
+    return p;
+
+member:
+    p = skip_ws(p, end);
+    if (p == end || *p != '"')
+        return NULL;
+    p = string_end(p + 1, end);
+    if (!p)
+        return NULL;
+    p = skip_ws(p, end);
+    if (p == end || *p != ':')
+        return NULL;
+    p++;
+    goto value;
+}
+
+/*
+ * Steps through the members of an object whose '{' has been passed.
+ * Returns 1 with the member's raw name and *pp at its value, 0 at the end
+ * of the object (*pp just past the '}'), -1 if malformed. *first is the
+ * caller's state: true before the first member.
+ */
+static int next_member(const char **pp, const char *end, bool *first,
+                       const char **name, size_t *name_len)
+{
+    const char *p = skip_ws(*pp, end);
+    if (p == end)
+        return -1;
+    if (*p == '}') {
+        /* Before the first member or after one; never after a comma,
+         * where a quote is expected below. */
+        *pp = p + 1;
+        return 0;
+    }
+    if (!*first) {
+        if (*p != ',')
+            return -1;
+        p = skip_ws(p + 1, end);
+        if (p == end)
+            return -1;
+    }
+    *first = false;
+    if (*p != '"')
+        return -1;
+    const char *q = string_end(p + 1, end);
+    if (!q)
+        return -1;
+    *name = p + 1;
+    *name_len = (size_t)(q - 1 - (p + 1));
+    p = skip_ws(q, end);
+    if (p == end || *p != ':')
+        return -1;
+    p = skip_ws(p + 1, end);
+    if (p == end)
+        return -1;
+    *pp = p;
+    return 1;
+}
+
+/* ---- Unescaping ------------------------------------------------------ */
+
+static int hex4(const char *s)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        int d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+static size_t utf8_put(uint32_t cp, unsigned char u[4])
+{
+    if (cp < 0x80) {
+        u[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        u[0] = (unsigned char)(0xC0 | cp >> 6);
+        u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xE0 | cp >> 12);
+        u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    u[0] = (unsigned char)(0xF0 | cp >> 18);
+    u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+    u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/*
+ * The escape at s (s[0] == '\\'): its UTF-8 bytes into u, the input it
+ * takes into *used. Returns the byte count, 0 if it is not a valid escape.
+ * Surrogates follow Go's encoding/json (unquote): a high one followed by
+ * \u and a low one is one character; any other surrogate is U+FFFD, and
+ * the escape after a lone high one is read on its own.
+ */
+static size_t decode_escape(const char *s, const char *end,
+                            unsigned char u[4], size_t *used)
+{
+    if (end - s < 2)
+        return 0;
+    *used = 2;
+    switch (s[1]) {
+    case '"':
+    case '\\':
+    case '/':
+        u[0] = (unsigned char)s[1];
+        return 1;
+    case 'b': u[0] = '\b'; return 1;
+    case 'f': u[0] = '\f'; return 1;
+    case 'n': u[0] = '\n'; return 1;
+    case 'r': u[0] = '\r'; return 1;
+    case 't': u[0] = '\t'; return 1;
+    case 'u':
+        break;
+    default:
+        return 0;
+    }
+    if (end - s < 6)
+        return 0;
+    int cp = hex4(s + 2);
+    if (cp < 0)
+        return 0;
+    *used = 6;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        int lo = -1;
+        if (end - s >= 12 && s[6] == '\\' && s[7] == 'u')
+            lo = hex4(s + 8);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            *used = 12;
+            return utf8_put(0x10000 + ((uint32_t)(cp - 0xD800) << 10) +
+                                (uint32_t)(lo - 0xDC00), u);
+        }
+        cp = 0xFFFD;
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        cp = 0xFFFD;
+    }
+    return utf8_put((uint32_t)cp, u);
+}
+
+size_t alt__json_unescape(const char *s, size_t len, unsigned char *out,
+                          size_t cap, bool *ok)
+{
+    const char *end = s + len;
+    size_t n = 0;
+    bool good = true;
+    while (s < end) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\\') {
+            unsigned char u[4];
+            size_t used, k = decode_escape(s, end, u, &used);
+            if (!k) {
+                good = false;
+                break;
+            }
+            for (size_t i = 0; i < k; i++, n++)
+                if (n < cap)
+                    out[n] = u[i];
+            s += used;
+        } else if (c < 0x20 || c == '"') {
+            good = false;
+            break;
+        } else {
+            if (n < cap)
+                out[n] = c;
+            n++;
+            s++;
+        }
+    }
+    *ok = good && n <= cap;
+    return n;
+}
+
+/* Whether the raw (escaped) string contents s equal want. A bad escape
+ * makes them unequal: such a name is nothing the rules read. */
+static bool name_is(const char *s, size_t n, const char *want, size_t wn)
+{
+    if (n == wn && memcmp(s, want, n) == 0)
+        return true;
+    const char *end = s + n;
+    if (n < wn || !memchr(s, '\\', n))
+        return false; /* unescaping never lengthens */
+    size_t w = 0;
+    while (s < end) {
+        const char *bs = memchr(s, '\\', (size_t)(end - s));
+        size_t run = (size_t)((bs ? bs : end) - s);
+        if (run > wn - w || memcmp(s, want + w, run) != 0)
+            return false;
+        w += run;
+        s += run;
+        if (!bs)
+            break;
+        unsigned char u[4];
+        size_t used, k = decode_escape(s, end, u, &used);
+        if (!k || k > wn - w || memcmp(u, want + w, k) != 0)
+            return false;
+        w += k;
+        s += used;
+    }
+    return w == wn;
+}
+
+/* The contents of a short enum-like string value (ReturnValues, Action),
+ * unescaped into buf[16]. Returns its length, SIZE_MAX if it is malformed;
+ * a value longer than 16 bytes returns 17 (no valid value is so long). */
+#define WORD_CAP 16
+static size_t word(const char *s, size_t n, char buf[WORD_CAP])
+{
+    if (!memchr(s, '\\', n)) {
+        if (n > WORD_CAP)
+            n = WORD_CAP + 1;
+        else
+            memcpy(buf, s, n);
+        return n;
+    }
+    bool ok;
+    size_t k = alt__json_unescape(s, n, (unsigned char *)buf, WORD_CAP, &ok);
+    if (ok)
+        return k;
+    return k > WORD_CAP ? WORD_CAP + 1 : SIZE_MAX;
+}
+
+static bool word_is(const char *w, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n == k && memcmp(w, lit, k) == 0;
+}
+
+/* ---- The request ----------------------------------------------------- */
+
+/* Top-level members the rules read. */
+enum member {
+    M_OTHER = -1,
+    M_TABLE,                /* TableName */
+    M_ITEM,                 /* Item (PutItem) or Key (Update/DeleteItem) */
+    M_CONDITION,            /* ConditionExpression */
+    M_EXPECTED,             /* Expected */
+    M_RETURN,               /* ReturnValues */
+    M_UPDATE,               /* UpdateExpression (UpdateItem) */
+    M_ATTR_UPDATES,         /* AttributeUpdates (UpdateItem) */
+};
+
+static const struct {
+    const char *name;
+    size_t len;
+    enum member m;
+} members[] = {
+    {"Key", 3, M_ITEM},   /* index 0: not for PutItem */
+    {"Item", 4, M_ITEM},  /* index 1: PutItem only */
+    {"TableName", 9, M_TABLE},
+    {"ConditionExpression", 19, M_CONDITION},
+    {"Expected", 8, M_EXPECTED},
+    {"ReturnValues", 12, M_RETURN},
+    {"UpdateExpression", 16, M_UPDATE},
+    {"AttributeUpdates", 16, M_ATTR_UPDATES},
+};
+
+/* Which member a raw name is, for op. Names the op does not have (a Key in
+ * a PutItem, an UpdateExpression in a DeleteItem) are other members: the
+ * server ignores them, and so does the Go client, whose input structs
+ * cannot hold them. */
+static enum member member_of(alt__op op, const char *s, size_t n)
+{
+    size_t i;
+    /* Raw bytes first: the fast path; escaped names are rare. */
+    for (i = 0; i < sizeof members / sizeof members[0]; i++)
+        if (members[i].len == n && memcmp(members[i].name, s, n) == 0)
+            goto found;
+    if (!memchr(s, '\\', n))
+        return M_OTHER;
+    for (i = 0; i < sizeof members / sizeof members[0]; i++)
+        if (name_is(s, n, members[i].name, members[i].len))
+            goto found;
+    return M_OTHER;
+found:
+    if (i == 0 && op == ALT__OP_PUT_ITEM)
+        return M_OTHER;
+    if (i == 1 && op != ALT__OP_PUT_ITEM)
+        return M_OTHER;
+    if ((members[i].m == M_UPDATE || members[i].m == M_ATTR_UPDATES) &&
+        op != ALT__OP_UPDATE_ITEM)
+        return M_OTHER;
+    return members[i].m;
+}
+
+/* A string value at p: its raw contents into *s, *n; returns its end. */
+static const char *string_value(const char *p, const char *end,
+                                const char **s, size_t *n)
+{
+    if (*p != '"')
+        return NULL;
+    const char *q = string_end(p + 1, end);
+    if (!q)
+        return NULL;
+    *s = p + 1;
+    *n = (size_t)(q - 1 - (p + 1));
+    return q;
+}
+
+/*
+ * AttributeUpdates at p (an object): whether an entry makes the update a
+ * read-modify-write. Go (doesUpdateNeedReadBeforeWrite): an Action of ADD,
+ * or of DELETE with a Value (non-nil: present and not null). An entry that
+ * is null is Go's zero struct: no Action. Returns the end, or NULL.
+ */
+static const char *attribute_updates(const char *p, const char *end,
+                                     bool *rmw)
+{
+    bool first = true;
+    const char *name;
+    size_t name_len;
+    int r;
+    p++; /* '{' */
+    while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
+        const char *q = null_end(p, end);
+        if (q) {
+            p = q;
+            continue;
+        }
+        if (*p != '{')
+            return NULL;
+        p++;
+        bool efirst = true, has_action = false, has_value = false;
+        char action[WORD_CAP];
+        size_t action_len = 0;
+        while ((r = next_member(&p, end, &efirst, &name, &name_len)) > 0) {
+            if (name_is(name, name_len, "Action", 6)) {
+                if (has_action)
+                    return NULL;
+                has_action = true;
+                if ((q = null_end(p, end)) != NULL) {
+                    p = q;
+                    continue;
+                }
+                const char *s;
+                size_t n;
+                if (!(p = string_value(p, end, &s, &n)))
+                    return NULL;
+                action_len = word(s, n, action);
+                if (action_len == SIZE_MAX)
+                    return NULL;
+            } else if (name_is(name, name_len, "Value", 5)) {
+                if (has_value)
+                    return NULL;
+                if ((q = null_end(p, end)) != NULL) {
+                    p = q;
+                    continue;
+                }
+                if (*p != '{')
+                    return NULL; /* an AttributeValue is an object */
+                has_value = true;
+                if (!(p = skip_value(p, end)))
+                    return NULL;
+            } else if (!(p = skip_value(p, end))) {
+                return NULL;
+            }
+        }
+        if (r < 0)
+            return NULL;
+        if (word_is(action, action_len, "ADD") ||
+            (has_value && word_is(action, action_len, "DELETE")))
+            *rmw = true;
+    }
+    return r < 0 ? NULL : p;
+}
+
+bool alt__scan_request(alt__op op, const char *body, size_t len,
+                       alt__scan *out)
+{
+    memset(out, 0, sizeof *out);
+    if (op != ALT__OP_PUT_ITEM && op != ALT__OP_UPDATE_ITEM &&
+        op != ALT__OP_DELETE_ITEM)
+        return false;
+    if (!body)
+        return false;
+    const char *p = body, *end = body + len;
+    p = skip_ws(p, end);
+    if (p == end || *p != '{')
+        return false;
+    p++;
+
+    const char *table = NULL, *item = NULL, *name;
+    size_t table_len = 0, item_len = 0, name_len;
+    unsigned seen = 0;
+    bool first = true, rmw = false;
+    int r;
+    while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
+        enum member m = member_of(op, name, name_len);
+        if (m == M_OTHER) {
+            if (!(p = skip_value(p, end)))
+                return false;
+            continue;
+        }
+        /* A member given twice: the server and Go's decoder would not
+         * agree on which counts, so neither do we. */
+        if (seen & 1u << m)
+            return false;
+        seen |= 1u << m;
+        /* null is Go's nil: absent. */
+        const char *q = null_end(p, end);
+        if (q) {
+            p = q;
+            continue;
+        }
+        const char *s;
+        size_t n;
+        switch (m) {
+        case M_TABLE:
+            if (!(p = string_value(p, end, &table, &table_len)))
+                return false;
+            break;
+        case M_ITEM:
+            if (*p != '{')
+                return false;
+            item = p;
+            if (!(p = skip_value(p, end)))
+                return false;
+            item_len = (size_t)(p - item);
+            break;
+        case M_CONDITION:
+        case M_UPDATE:
+            /* Go: !isEmptyString(ConditionExpression) for all three;
+             * !isEmptyString(UpdateExpression) for UpdateItem. "" is no
+             * expression (only "" decodes to nothing). */
+            if (!(p = string_value(p, end, &s, &n)))
+                return false;
+            if (n)
+                rmw = true;
+            break;
+        case M_EXPECTED: {
+            /* Go: len(Expected) != 0; {} is none. */
+            if (*p != '{')
+                return false;
+            q = skip_ws(p + 1, end);
+            if (q < end && *q != '}')
+                rmw = true;
+            if (!(p = skip_value(p, end)))
+                return false;
+            break;
+        }
+        case M_RETURN: {
+            /* Go: Put/DeleteItem qualify for ReturnValues == ALL_OLD only;
+             * UpdateItem for any value but "", NONE and UPDATED_NEW
+             * (unknown ones included). Compared after unescaping. */
+            char w[WORD_CAP];
+            if (!(p = string_value(p, end, &s, &n)))
+                return false;
+            size_t k = word(s, n, w);
+            if (k == SIZE_MAX)
+                return false;
+            if (op == ALT__OP_UPDATE_ITEM)
+                rmw |= k != 0 && !word_is(w, k, "NONE") &&
+                       !word_is(w, k, "UPDATED_NEW");
+            else
+                rmw |= word_is(w, k, "ALL_OLD");
+            break;
+        }
+        case M_ATTR_UPDATES:
+            if (*p != '{')
+                return false;
+            if (!(p = attribute_updates(p, end, &rmw)))
+                return false;
+            break;
+        case M_OTHER:
+            break;
+        }
+    }
+    if (r < 0 || skip_ws(p, end) != end)
+        return false;
+    /* Go: no hash without a table name (tableName != "") and a key map. */
+    if (!table || !table_len || !item)
+        return false;
+    out->table = table;
+    out->table_len = table_len;
+    out->item = item;
+    out->item_len = item_len;
+    out->rmw = rmw;
+    out->write = true;
+    return true;
+}
+
+/* ---- The key --------------------------------------------------------- */
+
+static const signed char b64[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,
+    ['G'] = 7,  ['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12,
+    ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18,
+    ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
+    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54,
+    ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
+    ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+}; /* value + 1; 0 is not in the alphabet */
+
+/*
+ * Decodes the raw (escaped) contents of a JSON string as standard base64
+ * with padding: a multiple of four characters, '=' only as the last one or
+ * two. Escapes are read as the characters they stand for ("\/" is '/', as
+ * some encoders write it). Unused low bits of the last character need not
+ * be zero: Go's StdEncoding and the server take them, and they change no
+ * decoded byte.
+ */
+static bool base64_decode(const char *s, size_t len, unsigned char *buf,
+                          size_t cap, size_t *n)
+{
+    const char *end = s + len;
+    uint32_t acc = 0;
+    unsigned k = 0, pad = 0;
+    size_t o = 0;
+    while (s < end) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\\') {
+            unsigned char u[4];
+            size_t used;
+            if (decode_escape(s, end, u, &used) != 1)
+                return false;
+            c = u[0];
+            s += used;
+        } else {
+            s++;
+        }
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad || !b64[c])
+            return false;
+        acc = acc << 6 | (uint32_t)(b64[c] - 1);
+        if (++k == 4) {
+            if (cap - o < 3)
+                return false;
+            buf[o++] = (unsigned char)(acc >> 16);
+            buf[o++] = (unsigned char)(acc >> 8);
+            buf[o++] = (unsigned char)acc;
+            acc = 0;
+            k = 0;
+        }
+    }
+    if (k == 0 && pad == 0) {
+        /* whole groups */
+    } else if (k == 2 && pad == 2) {
+        if (cap - o < 1)
+            return false;
+        buf[o++] = (unsigned char)(acc >> 4);
+    } else if (k == 3 && pad == 1) {
+        if (cap - o < 2)
+            return false;
+        buf[o++] = (unsigned char)(acc >> 10);
+        buf[o++] = (unsigned char)(acc >> 2);
+    } else {
+        return false;
+    }
+    *n = o;
+    return true;
+}
+
+bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
+                    size_t pk_len, char *type, unsigned char *buf,
+                    size_t cap, size_t *n)
+{
+    *n = 0;
+    if (!item || (!pk && pk_len))
+        return false;
+    const char *p = item, *end = item + item_len, *name;
+    size_t name_len;
+    bool first = true;
+    int r;
+    p = skip_ws(p, end);
+    if (p == end || *p != '{')
+        return false;
+    p++;
+    /* The first member of that name: the Item/Key span was checked whole
+     * by alt__scan_request, and the server keeps one key per item. */
+    while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
+        if (!name_is(name, name_len, pk ? pk : "", pk_len)) {
+            if (!(p = skip_value(p, end)))
+                return false;
+            continue;
+        }
+        if (*p != '{')
+            return false;
+        p++;
+        bool vfirst = true;
+        if (next_member(&p, end, &vfirst, &name, &name_len) <= 0)
+            return false;
+        char t;
+        if (name_len == 1 && (*name == 'S' || *name == 'N' || *name == 'B'))
+            t = *name;
+        else if (name_is(name, name_len, "S", 1))
+            t = 'S';
+        else if (name_is(name, name_len, "N", 1))
+            t = 'N';
+        else if (name_is(name, name_len, "B", 1))
+            t = 'B';
+        else
+            return false; /* SS, NS, BS, M, L, NULL, BOOL: no affinity */
+        const char *s;
+        size_t len;
+        if (!(p = string_value(p, end, &s, &len)))
+            return false;
+        /* Exactly one member: {"S":"a","N":"1"} is no AttributeValue. */
+        if (next_member(&p, end, &vfirst, &name, &name_len) != 0)
+            return false;
+        size_t got = 0;
+        if (t == 'B') {
+            if (!base64_decode(s, len, buf, cap, &got))
+                return false;
+        } else {
+            bool ok;
+            got = alt__json_unescape(s, len, buf, cap, &ok);
+            if (!ok)
+                return false;
+        }
+        *type = t;
+        *n = got;
+        return true;
+    }
+    return false;
+}

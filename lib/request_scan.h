@@ -1,0 +1,118 @@
+/*
+ * request_scan.h: what the library reads from a DynamoDB request on the hot
+ * path, without building a JSON tree: the operation named by the
+ * X-Amz-Target, whether a single-item write qualifies for key-route
+ * affinity, its table, and the bytes of its partition key to hash.
+ *
+ * Nothing here allocates, recurses, or reads outside the (pointer, length)
+ * it is given; a body need not be NUL-terminated. Bad input of any kind is
+ * only a "no": the request then goes round-robin, and the server answers
+ * it as it will.
+ *
+ * The rules of what qualifies are those of the Go client
+ * (alternator-client-golang sdkv2/helper.go, does*NeedReadBeforeWrite and
+ * getPkHash), which the other ScyllaDB clients share: see
+ * request_scan.c for each one.
+ */
+#ifndef ALT_REQUEST_SCAN_H
+#define ALT_REQUEST_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* DynamoDB_20120810 operations (and the DynamoDBStreams_20120810 ones
+ * Alternator serves). Values are internal: never stored or sent. */
+typedef enum alt__op {
+    ALT__OP_OTHER = 0,
+    ALT__OP_GET_ITEM,
+    ALT__OP_PUT_ITEM,
+    ALT__OP_UPDATE_ITEM,
+    ALT__OP_DELETE_ITEM,
+    ALT__OP_QUERY,
+    ALT__OP_SCAN,
+    ALT__OP_BATCH_GET_ITEM,
+    ALT__OP_BATCH_WRITE_ITEM,
+    ALT__OP_TRANSACT_GET_ITEMS,
+    ALT__OP_TRANSACT_WRITE_ITEMS,
+    ALT__OP_DESCRIBE_TABLE,
+    ALT__OP_LIST_TABLES,
+    ALT__OP_EXECUTE_STATEMENT,
+    ALT__OP_CREATE_TABLE,
+    ALT__OP_DELETE_TABLE,
+    ALT__OP_UPDATE_TABLE,
+    ALT__OP_DESCRIBE_ENDPOINTS,
+    ALT__OP_DESCRIBE_TIME_TO_LIVE,
+    ALT__OP_UPDATE_TIME_TO_LIVE,
+    ALT__OP_DESCRIBE_CONTINUOUS_BACKUPS,
+    ALT__OP_TAG_RESOURCE,
+    ALT__OP_UNTAG_RESOURCE,
+    ALT__OP_LIST_TAGS_OF_RESOURCE,
+    ALT__OP_LIST_STREAMS,            /* DynamoDBStreams_20120810 */
+    ALT__OP_DESCRIBE_STREAM,         /* DynamoDBStreams_20120810 */
+    ALT__OP_GET_SHARD_ITERATOR,      /* DynamoDBStreams_20120810 */
+    ALT__OP_GET_RECORDS,             /* DynamoDBStreams_20120810 */
+    ALT__OP_COUNT_
+} alt__op;
+
+/* The operation of an X-Amz-Target value, or of its part after the dot:
+ * "PutItem" and "DynamoDB_20120810.PutItem" are both ALT__OP_PUT_ITEM; the
+ * stream operations also under "DynamoDBStreams_20120810.". Case matters;
+ * anything else is ALT__OP_OTHER. name need not be NUL-terminated. */
+alt__op alt__op_lookup(const char *name, size_t len);
+
+/* True for operations that change nothing, so that sending one twice is
+ * harmless (GetItem, Query, Scan, BatchGetItem, TransactGetItems,
+ * Describe*, List*, the stream reads). ExecuteStatement is not: PartiQL
+ * may write. ALT__OP_OTHER is not. */
+bool alt__op_is_read(alt__op op);
+
+/* What alt__scan_request() found. The spans point into the body given. */
+typedef struct alt__scan {
+    const char *table;      /* TableName's contents between the quotes, */
+    size_t table_len;       /* still escaped (alt__json_unescape); not 0 */
+    const char *item;       /* Item (PutItem) or Key (Update/DeleteItem): */
+    size_t item_len;        /* the object's text, braces included */
+    bool rmw;               /* a read-modify-write (LWT) by the Go rules */
+    bool write;             /* a single-item write with table and item */
+} alt__scan;
+
+/*
+ * Walks the body of a PutItem, UpdateItem or DeleteItem once. True if it is
+ * one well-formed JSON object (whitespace around it allowed) with a
+ * non-empty string TableName and an object Item (PutItem) or Key
+ * (Update/DeleteItem); then write is true and rmw says whether it
+ * qualifies in the read-modify-write mode. False, with *out zeroed, for
+ * other operations, malformed JSON, a missing table or item, a member the
+ * rules read that has the wrong JSON type, or one of them given twice.
+ * JSON null counts as absent, as a nil field does in Go.
+ */
+bool alt__scan_request(alt__op op, const char *body, size_t len,
+                       alt__scan *out);
+
+/*
+ * The partition key in an Item/Key object's text (an alt__scan span, or any
+ * bytes): the first top-level member named pk (pk_len bytes, unescaped),
+ * whose value must be an object of exactly one member "S", "N" or "B"
+ * with a JSON string value. Sets *type to 'S', 'N' or 'B' and writes the
+ * bytes hashed after the type byte into buf: S the unescaped UTF-8, N the
+ * unescaped number text as written, B the base64-decoded bytes (standard
+ * alphabet, padded). *n is their count, at most cap. False (*n = 0) if the
+ * member is absent, of another type, malformed, or longer than cap.
+ */
+bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
+                    size_t pk_len, char *type, unsigned char *buf,
+                    size_t cap, size_t *n);
+
+/*
+ * Unescapes the contents of a JSON string (between the quotes) into UTF-8,
+ * as Go's encoding/json does: \uXXXX surrogate pairs combine, a lone
+ * surrogate becomes U+FFFD. Writes at most cap bytes; returns the length
+ * of the whole unescaped text, which may exceed cap. *ok is false if the
+ * text does not fit in cap, or holds a bad escape, a raw quote or a raw
+ * control character; a return above cap tells the first case. Other
+ * bytes are copied as they are (invalid UTF-8 included).
+ */
+size_t alt__json_unescape(const char *s, size_t len, unsigned char *out,
+                          size_t cap, bool *ok);
+
+#endif
