@@ -634,6 +634,17 @@ ALT_EXTERN alt_code alt_curl_prepare_request(alt_lb *lb, CURL *easy,
                                              struct curl_slist *headers,
                                              unsigned flags);
 
+/* alt_curl_prepare_request(), then the transfer and its retries, as
+ * alt_curl_perform(): for easy mode. Returns what alt_curl_perform()
+ * returns; CURLE_BAD_FUNCTION_ARGUMENT where alt_curl_prepare_request()
+ * would give ALT_E_INVALID_ARG or ALT_E_CURL, CURLE_OUT_OF_MEMORY where
+ * it would give ALT_E_NOMEM. Since 0.4.0. */
+ALT_EXTERN CURLcode alt_curl_perform_request(alt_lb *lb, CURL *easy,
+                                             const char *operation,
+                                             const char *body, size_t len,
+                                             struct curl_slist *headers,
+                                             unsigned flags);
+
 /*
  * Key-route affinity: which writes go to the node their partition key
  * maps to, so that the Paxos rounds of one partition's lightweight

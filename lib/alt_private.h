@@ -406,6 +406,8 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
 alt_code alt__prepare_slot(alt_lb *lb, CURL *easy, alt__slot *slot,
                            unsigned flags, bool retry, bool in_loop,
                            const int64_t *seed);
+/* The transfer prepared on easy, and its retries, as alt_curl_perform(). */
+CURLcode alt__perform_prepared(alt_lb *lb, CURL *easy);
 /* Records the outcome of the attempt on easy; its slot, or NULL. */
 alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result);
 

@@ -322,6 +322,11 @@ CURLcode alt_curl_perform_ex(alt_lb *lb, CURL *easy, unsigned flags)
     alt_code rc = alt__prepare(lb, easy, flags, false, false);
     if (rc == ALT_E_INVALID_ARG || rc == ALT_E_CURL)
         return CURLE_BAD_FUNCTION_ARGUMENT;
+    return alt__perform_prepared(lb, easy);
+}
+
+CURLcode alt__perform_prepared(alt_lb *lb, CURL *easy)
+{
     CURLcode result;
     do {
         size_easy_pool(lb, easy);

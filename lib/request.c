@@ -144,11 +144,17 @@ static bool valid_op(const char *op, size_t len)
 #define TARGET "X-Amz-Target: "
 #define API "DynamoDB_20120810."
 
+/* libcurl sends "Expect: 100-continue" with a POST body over 1 MiB. */
+#define EXPECT_THRESHOLD (1024 * 1024)
+
 /* Links the headers of this request: Content-Type, X-Amz-Target,
- * Content-Encoding when compressed, the removals of Accept and Expect,
- * then the caller's. The texts are constants or req->target. */
+ * Content-Encoding when compressed, the removal of Accept, the removal of
+ * Expect when libcurl would add it, then the caller's. A removal costs
+ * nothing but with libcurl 7.x and SigV4, whose signature lists it
+ * ("accept;" in SignedHeaders: still 6 bytes less than the header).
+ * The texts are constants or req->target. */
 static void set_headers(alt__req *req, const char *op, size_t oplen,
-                        bool gzip, struct curl_slist *headers)
+                        bool gzip, size_t size, struct curl_slist *headers)
 {
     static const char content_type[] =
         "Content-Type: application/x-amz-json-1.0";
@@ -169,16 +175,18 @@ static void set_headers(alt__req *req, const char *op, size_t oplen,
     if (gzip)
         req->hdr[n++].data = (char *)(uintptr_t)encoding;
     req->hdr[n++].data = (char *)(uintptr_t)no_accept;
-    req->hdr[n++].data = (char *)(uintptr_t)no_expect;
+    if (size > EXPECT_THRESHOLD)
+        req->hdr[n++].data = (char *)(uintptr_t)no_expect;
     for (size_t i = 0; i + 1 < n; i++)
         req->hdr[i].next = &req->hdr[i + 1];
     req->hdr[n - 1].next = headers;
 }
 
-alt_code alt_curl_prepare_request(alt_lb *lb, CURL *easy,
-                                  const char *operation, const char *body,
-                                  size_t len, struct curl_slist *headers,
-                                  unsigned flags)
+/* in_loop: as alt__prepare()'s. */
+static alt_code prepare_request(alt_lb *lb, CURL *easy, const char *operation,
+                                const char *body, size_t len,
+                                struct curl_slist *headers, unsigned flags,
+                                bool in_loop)
 {
     size_t oplen = operation ? strnlen(operation, ALT_MAX_OP + 1) : 0;
     /* The target header is sized for the short name plus the prefix. */
@@ -212,13 +220,35 @@ alt_code alt_curl_prepare_request(alt_lb *lb, CURL *easy,
             gzip = true;
         }
     }
-    set_headers(req, operation, oplen, gzip, headers);
+    set_headers(req, operation, oplen, gzip, size, headers);
     if (curl_easy_setopt(easy, CURLOPT_URL, lb->url) != CURLE_OK
         || curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                             (curl_off_t)size) != CURLE_OK
         || curl_easy_setopt(easy, CURLOPT_POSTFIELDS, data) != CURLE_OK
         || curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->hdr) != CURLE_OK)
         return ALT_E_CURL;
-    return alt__prepare_slot(lb, easy, slot, flags, false, true,
+    return alt__prepare_slot(lb, easy, slot, flags, false, in_loop,
                              affine ? &seed : NULL);
+}
+
+alt_code alt_curl_prepare_request(alt_lb *lb, CURL *easy,
+                                  const char *operation, const char *body,
+                                  size_t len, struct curl_slist *headers,
+                                  unsigned flags)
+{
+    return prepare_request(lb, easy, operation, body, len, headers, flags,
+                           true);
+}
+
+CURLcode alt_curl_perform_request(alt_lb *lb, CURL *easy,
+                                  const char *operation, const char *body,
+                                  size_t len, struct curl_slist *headers,
+                                  unsigned flags)
+{
+    alt_code rc = prepare_request(lb, easy, operation, body, len, headers,
+                                  flags, false);
+    if (rc != ALT_OK)
+        return rc == ALT_E_NOMEM ? CURLE_OUT_OF_MEMORY
+                                 : CURLE_BAD_FUNCTION_ARGUMENT;
+    return alt__perform_prepared(lb, easy);
 }

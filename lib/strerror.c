@@ -16,6 +16,7 @@ const char *alt_strerror(alt_code code)
     case ALT_E_BAD_RESPONSE: return "/localnodes answer is not a JSON array of strings, or too big";
     case ALT_E_EMPTY_LIST: return "/localnodes answer holds no valid node address";
     case ALT_E_ABORTED: return "discovery aborted by stop";
+    case ALT_E_UNKNOWN: return "not known yet";
     }
     return "unknown alt_code";
 }
