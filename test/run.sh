@@ -24,6 +24,6 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 echo "== build and test with ThreadSanitizer"
 TSAN_OPTIONS=halt_on_error=1 \
     run_suite "$top/build-tsan" \
-    '^(threads|multi|failover|socket_epoll|loops|citizen|lifetime|replay|blame|health)$' \
+    '^(threads|multi|failover|socket_epoll|loops|citizen|lifetime|replay|blame|health|request)$' \
     -DCMAKE_BUILD_TYPE=Debug -DALT_TSAN=ON -DALT_BUILD_EXAMPLES=OFF \
     -DALT_BUILD_BENCH=OFF

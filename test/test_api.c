@@ -95,9 +95,69 @@ static void configuration(void)
     alt_lb_free(lb);
 }
 
+static void request_settings(void)
+{
+    alt_lb *lb = NULL;
+    REQUIRE(alt_lb_new(&lb, "http", 8000, one, 1) == ALT_OK);
+    char buf[8];
+    CHECK_EQ(alt_lb_set_affinity(lb, (alt_affinity)3), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_set_affinity(NULL, ALT_AFFINITY_NONE), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_set_affinity(lb, ALT_AFFINITY_ANY_WRITE), ALT_OK);
+    CHECK_EQ(alt_lb_set_compression(lb, 10, 0), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_set_compression(lb, -1, 0), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_set_compression(lb, 6, 100), ALT_OK);
+    CHECK_EQ(alt_lb_set_partition_key(lb, "ab", "pk"), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_set_partition_key(lb, "a/b", "pk"), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_set_partition_key(lb, NULL, "pk"), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_set_partition_key(lb, "users", ""), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_partition_key(lb, "users", buf, sizeof buf), ALT_E_UNKNOWN);
+    CHECK_EQ(alt_lb_set_partition_key(lb, "users", "user_id"), ALT_OK);
+    CHECK_EQ(alt_lb_partition_key(lb, "users", buf, 7), ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_lb_partition_key(lb, "users", buf, 8), ALT_OK);
+    CHECK(strcmp(buf, "user_id") == 0);
+    CHECK_EQ(alt_lb_set_partition_key(lb, "users", "id"), ALT_OK);
+    CHECK_EQ(alt_lb_partition_key(lb, "users", buf, sizeof buf), ALT_OK);
+    CHECK(strcmp(buf, "id") == 0);
+    CHECK_EQ(alt_lb_set_partition_key(lb, "users", NULL), ALT_OK);
+    CHECK_EQ(alt_lb_partition_key(lb, "users", buf, sizeof buf), ALT_E_UNKNOWN);
+    /* 1024 tables at most. */
+    alt_code rc = ALT_OK;
+    for (int i = 0; i < 1100 && rc == ALT_OK; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%04d", i);
+        rc = alt_lb_set_partition_key(lb, name, "k");
+        if (rc != ALT_OK)
+            CHECK_EQ(i, 1023); /* "users" is one */
+    }
+    CHECK_EQ(rc, ALT_E_STATE);
+    CHECK_EQ(alt_lb_set_partition_key(lb, "users", "again"), ALT_OK);
+
+    CURL *e = curl_easy_init();
+    REQUIRE(e);
+    CHECK_EQ(alt_curl_prepare_request(lb, e, "", "{}", 2, NULL, 0),
+             ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_curl_prepare_request(lb, e, "Put\nItem", "{}", 2, NULL, 0),
+             ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_curl_prepare_request(lb, e, NULL, "{}", 2, NULL, 0),
+             ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_curl_prepare_request(lb, e, "PutItem", "{}", 2, NULL, 2),
+             ALT_E_INVALID_ARG);
+    char longop[80];
+    memset(longop, 'A', 60);
+    longop[60] = '\0'; /* with DynamoDB_20120810. over 64 */
+    CHECK_EQ(alt_curl_prepare_request(lb, e, longop, "{}", 2, NULL, 0),
+             ALT_E_INVALID_ARG);
+    CHECK_EQ(alt_curl_prepare_request(lb, e, "PutItem", "{}", 2, NULL, 0),
+             ALT_OK);
+    CHECK_EQ(alt_lb_set_compression(lb, 1, 100), ALT_E_STATE);
+    alt_curl_release(lb, e);
+    curl_easy_cleanup(e);
+    alt_lb_free(lb);
+}
+
 static void strings(void)
 {
-    for (int c = ALT_OK; c <= ALT_E_ABORTED; c++) {
+    for (int c = ALT_OK; c <= ALT_E_UNKNOWN; c++) {
         const char *s = alt_strerror((alt_code)c);
         CHECK(s && *s && strcmp(s, "unknown alt_code") != 0);
     }
@@ -113,6 +173,7 @@ int main(void)
     RUN(bad_arguments);
     RUN(good_seeds);
     RUN(configuration);
+    RUN(request_settings);
     RUN(strings);
     curl_global_cleanup();
     return tu_finish();
