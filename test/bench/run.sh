@@ -3,7 +3,8 @@
 #
 #   test/bench/run.sh [build-dir]        (default: build-bench in the repo)
 #
-# Builds the library, alt_bench, accept_bench and tail_bench in Release if
+# Builds the library, alt_bench, accept_bench, tail_bench and request_bench
+# in Release if
 # needed, installs nginx-light, HAProxy and valgrind from Debian if they are
 # missing (and, for part 7, Node.js and the test cluster's npm packages with
 # test/deps.sh), starts them on 127.0.0.x with generated configurations in a
@@ -12,11 +13,11 @@
 # by PID, also on error or Ctrl-C.
 #
 # Environment: BENCH_PORT_BASE (default: random in 10000..29999),
-# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5 6 7"),
+# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5 6 7 8"),
 # BENCH_OUT (also write the report to this file), BENCH_SERVE=1 (only start
 # the servers of part 2 and wait, for profiling alt_bench by hand),
-# BENCH_BIN (run this alt_bench instead of building one; accept_bench and
-# tail_bench are taken from its directory), BENCH_TAIL_ARGS (extra
+# BENCH_BIN (run this alt_bench instead of building one; accept_bench,
+# tail_bench and request_bench are taken from its directory), BENCH_TAIL_ARGS (extra
 # arguments for tail_bench, e.g. "req=health requests=5000").
 set -euo pipefail
 
@@ -25,7 +26,7 @@ repo=$(cd "$here/../.." && pwd)
 build=${1:-$repo/build-bench}
 requests=${BENCH_REQUESTS:-20000}
 reps=${BENCH_REPS:-3}
-parts=${BENCH_PARTS:-"1 2 2b 3 5 6 7"}
+parts=${BENCH_PARTS:-"1 2 2b 3 5 6 7 8"}
 base=${BENCH_PORT_BASE:-$((10000 + RANDOM % 20000))} # below the ephemeral ports
 ncpu=$(nproc)
 server_cpu=$((ncpu > 1 ? 1 : 0))
@@ -37,9 +38,9 @@ if [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/haproxy ] || ! command -v valgri
     log "installing nginx-light, haproxy and valgrind"
     apt-get update && apt-get install -y nginx-light haproxy valgrind
 fi
-# Part 7 runs the local Alternator stand-in (test/cluster): Node.js and its
-# npm packages.
-if [[ " $parts " == *" 7 "* ]] &&
+# Parts 7 and 8 run the local Alternator stand-in (test/cluster): Node.js
+# and its npm packages.
+if [[ " $parts " == *" 7 "* || " $parts " == *" 8 "* ]] &&
     { ! command -v node >/dev/null || [ ! -d "$repo/test/cluster/node_modules" ]; }; then
     log "installing Node.js and the test cluster's packages (test/deps.sh)"
     "$repo/test/deps.sh"
@@ -67,7 +68,8 @@ if [ -n "${BENCH_BIN:-}" ]; then
     bench=$BENCH_BIN # e.g. built against a patched library, for an A/B run
 else
     cmake -S "$src" -B "$build" "${opts[@]}" >/dev/null
-    cmake --build "$build" --target alt_bench accept_bench tail_bench -j"$ncpu" >/dev/null
+    cmake --build "$build" --target alt_bench accept_bench tail_bench request_bench \
+        -j"$ncpu" >/dev/null
     bench=$build/$exe
 fi
 
@@ -238,6 +240,28 @@ for part in $parts; do
         # shellcheck disable=SC2086 # BENCH_TAIL_ARGS: words on purpose
         ALT_CLUSTER_DIR=$repo/test/cluster "$(dirname "$bench")/tail_bench" \
             cpu="$server_cpu" ${BENCH_TAIL_ARGS:-} | out || rc=1
+        ;;
+    8)
+        # The request-aware path: prepare alone (no server), CPU per request
+        # and compression against the main nginx (6 nodes), then bytes per
+        # request against the local cluster, which request_bench starts and
+        # stops itself (a child of it, like tail_bench's). About 80 s.
+        rb=$(dirname "$bench")/request_bench
+        log "part 8a: request-aware prepare (ns and allocations per call)"
+        "$rb" micro | out || rc=1
+        start_nginx "$tmp/main"
+        wait_http "http://127.0.0.6:$p6/localnodes"
+        srv=("${pids[@]}")
+        for p in "${pids[@]}"; do # the nginx worker too
+            srv+=($(cat "/proc/$p/task/$p/children" 2>/dev/null || true))
+        done
+        log "part 8b: client CPU per request, request-aware vs by hand"
+        "$rb" cpu port=$p6 cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
+        log "part 8c: compression"
+        "$rb" zip port=$p6 cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
+        stop_all
+        log "part 8d: bytes per request (local cluster)"
+        ALT_CLUSTER_DIR=$repo/test/cluster "$rb" bytes | out || rc=1
         ;;
     6)
         log "part 6: accepting a large /localnodes answer"
