@@ -339,6 +339,9 @@ enum { ALT_SKIP, ALT_TAKE };
 int alt__eligible(const alt_lb *lb, alt__node *node, int64_t *now);
 alt_node_state alt__node_state(const alt_lb *lb, const alt__node *node,
                                int64_t now);
+/* alt__node_state() is ALT_NODE_ACTIVE: in rotation, or quarantined with
+ * its back-off over and no trial out. */
+bool alt__in_rotation(const alt_lb *lb, const alt__node *node, int64_t now);
 /* why: for the log ("connection refused", "HTTP 503, 5 in a row"). */
 void alt__node_failed(alt_lb *lb, alt__node *node, bool refresh_soon,
                       const char *why);

@@ -181,6 +181,12 @@ alt_node_state alt__node_state(const alt_lb *lb, const alt__node *node,
            ? ALT_NODE_QUARANTINED : ALT_NODE_ACTIVE;
 }
 
+bool alt__in_rotation(const alt_lb *lb, const alt__node *node, int64_t now)
+{
+    return atomic_load_explicit(&node->down_until, memory_order_relaxed) == 0
+           || alt__node_state(lb, node, now) == ALT_NODE_ACTIVE;
+}
+
 int alt__eligible(const alt_lb *lb, alt__node *node, int64_t *now)
 {
     int64_t d = atomic_load_explicit(&node->down_until, memory_order_relaxed);

@@ -3,8 +3,9 @@
  * affinity), as the other Alternator clients choose it.
  *
  * The nodes are the published set sorted by URL (lb->sorted, nodes.c).
- * Nodes fully in rotation come first, in that order, then the others
- * (quarantined or down), in that order too; Go's math/rand, seeded with
+ * Nodes in rotation (alt_node_stats's "active": a quarantined node whose
+ * back-off is over counts, and its next request is its trial) come first,
+ * in that order, then the others (quarantined or down), in that order too; Go's math/rand, seeded with
  * the key's hash, draws the first node from the ones in rotation, and a
  * retry the plan's next (affinity.c). The set a request's plan was drawn
  * over is remembered by its generation and the positions that were out,
@@ -57,10 +58,10 @@ static alt__node *first_pick(alt_lb *lb, alt__slot *slot, alt__req *req)
             return NULL;
         req->nout = 0;
         if (atomic_load_explicit(&lb->nout, memory_order_relaxed) != 0) {
+            int64_t now = alt__now_ms();
             for (size_t i = 0; i < n; i++) {
                 alt__node *x = atomic_load(&lb->sorted[i]);
-                if (atomic_load_explicit(&x->down_until,
-                                         memory_order_relaxed) == 0)
+                if (alt__in_rotation(lb, x, now))
                     continue;
                 if (req->nout == ALT_PLAN_OUT) {
                     req->nout = ALT_PLAN_OUT + 1;
@@ -98,7 +99,7 @@ static alt__node *next_pick(alt_lb *lb, alt__slot *slot, alt__req *req)
             &lb->sorted[position(req, plan[req->plan_pos++], n)]);
         /* Out since the plan was drawn (the node that just failed, for
          * one): the plan's next. */
-        if (!alt__node_out(node, now))
+        if (alt__in_rotation(lb, node, now))
             return sorted_still(lb, gen) ? node : NULL;
     }
     return NULL;

@@ -70,6 +70,8 @@ static int has_header(const sent *s, const char *name)
 
 static CURL *new_easy(tu_reply *r, sent *s)
 {
+    memset(r, 0, sizeof *r);
+    memset(s, 0, sizeof *s);
     CURL *e = curl_easy_init();
     REQUIRE(e);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tu_write_reply);
