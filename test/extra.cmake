@@ -4,6 +4,8 @@
 #              (test/cluster/with-cluster.sh) and check its exit status and
 #              that all three nodes answered; example_*_stats also checks
 #              the --stats table.
+#  example_kv-example*  run kv-example twice against one cluster and check
+#              its key routing (check-kv-example.sh below).
 #  install     installs the build into a temporary prefix and builds a
 #              consumer against it with find_package() and with pkg-config.
 
@@ -102,6 +104,80 @@ if(ALT_BUILD_EXAMPLES)
       COMMAND bash -c "\"$0\" --port 8000 >/dev/null 2>&1; a=$?; \"$0\" --port x 127.0.0.1 >/dev/null 2>&1; b=$?; \"$0\" --bogus 1 127.0.0.1 >/dev/null 2>&1; c=$?; echo \"no seed: $a, bad port: $b, bad option: $c\"; [ $a = 2 ] && [ $b = 2 ] && [ $c = 2 ]"
               $<TARGET_FILE:${ex}>)
   endforeach()
+endif()
+
+# check-kv-example.sh MODE COMMAND ARGS...
+#   MODE ok:     runs COMMAND twice on one cluster. First run: exit status 0,
+#                every user's conditional PutItem HTTP 200, alice's counter
+#                at 5 when read back. Second run: exit status 0, every
+#                PutItem refused with ConditionalCheckFailed, the counter at
+#                10. Over both runs: the PutItem and UpdateItem lines of each
+#                key name a single node, and the GetItem lines more than one.
+#   MODE gzip:   as ok, and the first run says a body was sent gzipped.
+#   MODE denied: exit status 1 (a bad signature is refused).
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/check-kv-example.sh [=[
+#!/usr/bin/env bash
+set -u
+mode=$1; shift
+fail() { echo "check-kv-example: FAILED: $*" >&2; exit 1; }
+out1=$("$@" 2>&1); rc1=$?
+printf '%s\n' "$out1"
+if [ "$mode" = denied ]; then
+    [ "$rc1" -eq 1 ] || fail "exit status $rc1, expected 1"
+    echo "check-kv-example: ok"
+    exit 0
+fi
+[ "$rc1" -eq 0 ] || fail "first run: exit status $rc1, expected 0"
+echo "--- second run"
+out2=$("$@" 2>&1); rc2=$?
+printf '%s\n' "$out2"
+[ "$rc2" -eq 0 ] || fail "second run: exit status $rc2, expected 0"
+for u in alice dave grace; do
+    grep -Eq "^PutItem +$u +HTTP 200 " <<<"$out1" \
+        || fail "first run: PutItem $u did not answer 200"
+    grep -Eq "^PutItem +$u +HTTP 400 .*ConditionalCheckFailed" <<<"$out2" \
+        || fail "second run: PutItem $u not refused as ConditionalCheckFailed"
+    nodes=$(printf '%s\n%s\n' "$out1" "$out2" \
+            | awk -v u="$u" '($1 == "PutItem" || $1 == "UpdateItem") && $2 == u {print $6}' \
+            | sort -u)
+    [ "$(grep -c . <<<"$nodes")" -eq 1 ] \
+        || fail "the writes of $u went to more than one node:" $nodes
+done
+[ "$(grep -Ec '^UpdateItem +alice +HTTP 200 ' <<<"$out1")" -eq 5 ] \
+    || fail "first run: not 5 UpdateItem of alice answering 200"
+grep -Eq '^GetItem +alice +HTTP 200 .*visits=5$' <<<"$out1" \
+    || fail "first run: the counter did not read 5"
+grep -Eq '^GetItem +alice +HTTP 200 .*visits=10$' <<<"$out2" \
+    || fail "second run: the counter did not read 10"
+reads=$(printf '%s\n%s\n' "$out1" "$out2" | awk '$1 == "GetItem" {print $6}' | sort -u)
+[ "$(grep -c . <<<"$reads")" -ge 2 ] || fail "every GetItem went to one node"
+if [ "$mode" = gzip ]; then
+    grep -Eq '^PutItem .*sent gzipped' <<<"$out1" || fail "no body was sent gzipped"
+fi
+echo "check-kv-example: ok"
+]=])
+set(alt_check_kv_example bash ${CMAKE_CURRENT_BINARY_DIR}/check-kv-example.sh)
+
+if(ALT_BUILD_EXAMPLES AND TARGET kv-example)
+  add_test(NAME example_kv-example
+    COMMAND ${alt_with_cluster} --nodes 3 --
+            ${alt_check_kv_example} ok $<TARGET_FILE:kv-example>
+            --port {PORT} 127.0.0.2)
+  # SigV4 through a fake domain, with a gzip body signed as sent.
+  add_test(NAME example_kv-example_sigv4_gzip
+    COMMAND ${alt_with_cluster} --nodes 3 --auth alternator:secret_pass --
+            ${alt_check_kv_example} gzip $<TARGET_FILE:kv-example>
+            --port {PORT} --fake-domain dog.scylladb.com
+            --credentials alternator:secret_pass --compress 127.0.0.2)
+  add_test(NAME example_kv-example_bad_secret
+    COMMAND ${alt_with_cluster} --nodes 3 --auth alternator:secret_pass --
+            ${alt_check_kv_example} denied $<TARGET_FILE:kv-example>
+            --port {PORT} --credentials alternator:wrong 127.0.0.2)
+  set_tests_properties(example_kv-example example_kv-example_sigv4_gzip
+                       example_kv-example_bad_secret PROPERTIES TIMEOUT 120)
+  add_test(NAME example_kv-example_usage
+    COMMAND bash -c "\"$0\" --port 8000 >/dev/null 2>&1; a=$?; \"$0\" --port x 127.0.0.1 >/dev/null 2>&1; b=$?; \"$0\" --bogus 1 127.0.0.1 >/dev/null 2>&1; c=$?; echo \"no seed: $a, bad port: $b, bad option: $c\"; [ $a = 2 ] && [ $b = 2 ] && [ $c = 2 ]"
+            $<TARGET_FILE:kv-example>)
 endif()
 
 # The installed package, used by a separate project.
