@@ -461,7 +461,7 @@ static void micro_row(const char *label, enum how how, alt_lb *lb, bool get,
         }
     micro_loop(how, lb, h, get, b, 20000, &clean); /* first sight, warm */
     mc_start();
-    uint64_t until = now_ns() + 8000000000u; /* per row, at most 8 s */
+    uint64_t until = now_ns() + 1000000000u; /* re-runs: within 1 s */
     while (got < runs && attempts < 3 * runs && attempts < MAXRUNS
            && (attempts < runs || now_ns() < until)) {
         double v = micro_loop(how, lb, h, get, b, calls, &clean);
@@ -509,8 +509,8 @@ static int cmd_micro(int argc, char **argv)
     printf("One thread pinned to CPU 0, %d easy handles in rotation, 6 live "
            "nodes (an in-process /localnodes responder: nothing is sent). "
            "%ld calls per run, median of %d runs during which the thread had "
-           "its CPU for at least 97%% of the time (others run again, up to 3 x, "
-           "8 s per row; with fewer than 3 such runs the median of all, "
+           "its CPU for at least 97%% of the time (others run again, up to 3 x "
+           "%d runs, while the row's first second lasts; with fewer than 3 such runs the median of all, "
            "marked). ns = the thread's CPU time (CLOCK_THREAD_CPUTIME_ID) per "
            "call, which other processes' turns on the CPU do not inflate. The "
            "PutItem: %zu bytes, conditional (`attribute_not_exists(pk) OR "
@@ -521,7 +521,7 @@ static int cmd_micro(int argc, char **argv)
            "CURLOPT_URL, POSTFIELDSIZE, POSTFIELDS and its HTTPHEADER list "
            "(the same three headers), then alt_curl_prepare_ex(). "
            "Allocations per call over all runs (malloc_count.c).\n\n",
-           NHANDLES, calls, runs, first[0].len, NKEYS, get[0].len);
+           NHANDLES, calls, runs, runs, first[0].len, NKEYS, get[0].len);
     for (int creds = 0; creds < 2; creds++) {
         alt_lb *lb = new_lb(r.port, creds, ALT_AFFINITY_RMW, 0, true);
         alt_lb *none = new_lb(r.port, creds, ALT_AFFINITY_NONE, 0, true);
@@ -747,9 +747,9 @@ static int cmd_cpu(int argc, char **argv)
 {
     int port = (int)arg_long(argc, argv, "port", 0);
     int conc = (int)arg_long(argc, argv, "conc", 8);
-    int passes = (int)arg_long(argc, argv, "passes", 5);
-    long requests = arg_long(argc, argv, "requests", 20000);
-    long warmup = arg_long(argc, argv, "warmup", 2000);
+    int passes = (int)arg_long(argc, argv, "passes", 7);
+    long requests = arg_long(argc, argv, "requests", 8000);
+    long warmup = arg_long(argc, argv, "warmup", 1000);
     pin_self((int)arg_long(argc, argv, "cpu", 0));
     parse_servers(arg(argc, argv, "servers", ""));
     if (!port || passes < 1 || passes > MAXRUNS || conc < 1 || conc > 64)
@@ -831,8 +831,8 @@ static int cmd_zip(int argc, char **argv)
     if (!port || conc < 1 || conc > 64 || scale <= 0)
         die("zip: port= needed");
     const size_t sizes[] = {1024, 10 * 1024, 100 * 1024};
-    const long e2e_n[] = {6000, 3000, 1000};   /* end-to-end requests */
-    const long prep_n[] = {20000, 4000, 400};  /* prepare-only calls */
+    const long e2e_n[] = {6000, 3000, 600};    /* end-to-end requests */
+    const long prep_n[] = {20000, 4000, 300};  /* prepare-only calls */
     const int levels[] = {0, 1, 6};
     long failed = 0;
 
@@ -844,18 +844,22 @@ static int cmd_zip(int argc, char **argv)
            "gzips like English, to about a third), %d different items per "
            "size. alt_lb_set_compression(lb, level, 1024). Headers and body = "
            "what libcurl handed to the socket (CURLOPT_DEBUGFUNCTION, "
-           "HEADER_OUT and DATA_OUT) for one request; REQUEST_SIZE = "
-           "CURLINFO_REQUEST_SIZE of the same request (libcurl counts the "
-           "headers and the body it sent). Prepare = CPU of "
+           "HEADER_OUT and DATA_OUT) for one request, on the wire = their sum "
+           "(HTTP/1.1 over plain TCP); REQUEST_SIZE = CURLINFO_REQUEST_SIZE "
+           "of the same request: libcurl 7.88 counts the headers, and the "
+           "body only when it went out in the headers' buffer (a "
+           "POSTFIELDS body under 64 KB): the uncompressed 100 KB body is "
+           "not in it. Prepare = CPU of "
            "alt_curl_prepare_request() alone (CLOCK_PROCESS_CPUTIME_ID over "
            "%ld/%ld/%ld calls, 8 handles); end to end = client CPU per "
            "request in the multi loop at concurrency %d against nginx "
            "(%ld/%ld/%ld requests after 200 of warm-up). No SigV4.\n\n",
            NKEYS, prep_n[0], prep_n[1], prep_n[2], conc, e2e_n[0], e2e_n[1],
            e2e_n[2]);
-    printf("| item | compression | body bytes sent | headers | REQUEST_SIZE "
-           "| vs off | prepare: us/call | end to end: client us/request | "
-           "requests/s |\n|---|---|---|---|---|---|---|---|---|\n");
+    printf("| item | compression | body bytes sent | headers | on the wire "
+           "| vs off | REQUEST_SIZE | prepare: us/call | prepare: "
+           "allocations/call | end to end: client us/request | requests/s "
+           "|\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t s = 0; s < 3; s++) {
         static struct body b[NKEYS];
         make_bodies(b, NKEYS, sizes[s], false, false);
@@ -863,14 +867,15 @@ static int cmd_zip(int argc, char **argv)
         for (size_t l = 0; l < 3; l++) {
             alt_lb *lb = new_lb(port, false, ALT_AFFINITY_RMW, levels[l], true);
             struct wire w;
-            long rs = 0;
+            long rs = 0, wire;
             long st = one_request(lb, REQUEST, false, &b[0], &w, &rs);
+            wire = w.header + w.data;
             if (st != 200) {
                 failed++;
                 fprintf(stderr, "request_bench: zip: HTTP %ld\n", st);
             }
             if (l == 0)
-                off_size = rs;
+                off_size = wire;
             /* prepare alone */
             CURL *h[NHANDLES];
             for (int i = 0; i < NHANDLES; i++)
@@ -881,6 +886,7 @@ static int cmd_zip(int argc, char **argv)
                 n = 50;
             for (long i = 0; i < NHANDLES * 4; i++) /* warm: buffers grown */
                 prepare_one(REQUEST, lb, h[i % NHANDLES], false, &b[i % NKEYS]);
+            mc_start();
             uint64_t c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
             uint64_t until = now_ns() + 10000000000u;
             long i = 0;
@@ -888,6 +894,7 @@ static int cmd_zip(int argc, char **argv)
                 prepare_one(REQUEST, lb, h[i % NHANDLES], false, &b[i % NKEYS]);
             double prep_us = (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0)
                              / 1e3 / (double)i;
+            double allocs = (double)mc_stop() / (double)i;
             for (int k = 0; k < NHANDLES; k++) {
                 alt_curl_release(lb, h[k]);
                 curl_easy_cleanup(h[k]);
@@ -911,11 +918,16 @@ static int cmd_zip(int argc, char **argv)
             char level[16];
             snprintf(level, sizeof level, levels[l] ? "level %d" : "off",
                      levels[l]);
-            printf("| %zu KB (%zu bytes) | %s | %ld | %ld | %ld | %.1f%% | "
-                   "%.2f | %.2f | %.0f |\n", sizes[s] / 1024, b[0].len, level,
-                   w.data, w.header, rs,
-                   off_size ? 100.0 * (double)rs / (double)off_size : 0.0,
-                   prep_us, L.cpu, (double)L.measure / L.secs);
+            printf("| %zu KB (%zu bytes) | %s | %ld | %ld | %ld | %.1f%% | %ld "
+                   "| %.2f | ", sizes[s] / 1024, b[0].len, level, w.data,
+                   w.header, wire,
+                   off_size ? 100.0 * (double)wire / (double)off_size : 0.0,
+                   rs, prep_us);
+            if (mc_available())
+                printf("%.2f", allocs);
+            else
+                printf("n/a");
+            printf(" | %.2f | %.0f |\n", L.cpu, (double)L.measure / L.secs);
             fflush(stdout);
             alt_lb_free(lb);
         }
