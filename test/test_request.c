@@ -17,8 +17,10 @@
  *
  * Expected nodes: the cluster's nodes are http://127.0.0.I:P, sorted by I
  * whatever P is, so the oracle's plan over five such URLs gives them:
- *   go run test/oracle/affinity_oracle.go -key S:key7 -nodes 5 [-out 3]
- * printed these (node numbers):
+ *   go run test/oracle/affinity_oracle.go -key S:key7 \
+ *       -nodes http://127.0.0.1:8000,...,http://127.0.0.5:8000 \
+ *       [-out http://127.0.0.3:8000]
+ * printed these (first node numbers):
  *   key0: 4   key1: 1   key2: 5   key3: 4   key7: 3, then (its plan) 2
  *   with node 3 out of rotation or delisted:
  *   key0: 4   key1: 1   key2: 1   key3: 1   key7: 4

@@ -16,6 +16,11 @@
 //
 //	build/test/unit_affinity test/oracle/vectors.txt
 //
+// Or the plan of one key over given nodes (quarantined ones after -out):
+//
+//	go run test/oracle/affinity_oracle.go -key S:key7 \
+//	    -nodes http://127.0.0.1:8000,http://127.0.0.2:8000 [-out URL,...]
+//
 // Regenerate the committed vectors with
 //
 //	go run test/oracle/affinity_oracle.go -seed 1 -o test/oracle/vectors.txt
@@ -229,10 +234,44 @@ type key struct {
 	value []byte
 }
 
+// query prints the plan of one key over the given nodes, for expectations
+// written into end-to-end tests (test/test_request.c).
+func query(key, nodes, quarantinedURLs string) {
+	if len(key) < 2 || key[1] != ':' || !strings.ContainsRune("SNB", rune(key[0])) {
+		fmt.Fprintln(os.Stderr, "-key wants S:TEXT, N:TEXT or B:HEX")
+		os.Exit(2)
+	}
+	value := []byte(key[2:])
+	if key[0] == 'B' {
+		var err error
+		if value, err = hex.DecodeString(key[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	quarantined := map[string]bool{}
+	for _, u := range strings.Split(quarantinedURLs, ",") {
+		quarantined[u] = u != ""
+	}
+	var list []node
+	for _, u := range strings.Split(nodes, ",") {
+		list = append(list, node{u, quarantined[u]})
+	}
+	h := keyHash(key[0], value)
+	fmt.Printf("hash %d\nplan %s\n", h, strings.Join(goPlan(h, list), " "))
+}
+
 func main() {
 	seed := flag.Int64("seed", 1, "seed of the case generator")
 	file := flag.String("o", "", "output file (default stdout)")
+	qKey := flag.String("key", "", "print the plan of this key (S:TEXT, N:TEXT, B:HEX) instead")
+	qNodes := flag.String("nodes", "", "with -key: the node URLs, comma-separated")
+	qOut := flag.String("out", "", "with -key: the quarantined ones among them")
 	flag.Parse()
+	if *qKey != "" {
+		query(*qKey, *qNodes, *qOut)
+		return
+	}
 	w := os.Stdout
 	if *file != "" {
 		f, err := os.Create(*file)
