@@ -4,8 +4,8 @@
  * or alone:
  *
  *   request_bench micro [runs=9] [calls=200000]
- *   request_bench cpu   port=P [conc=8] [passes=5] [requests=20000]
- *                       [warmup=2000] [cpu=0] [servers=PID,...]
+ *   request_bench cpu   port=P [conc=8] [passes=11] [requests=10000]
+ *                       [warmup=1000] [cpu=0] [servers=PID,...]
  *   request_bench zip   port=P [conc=8] [cpu=0] [scale=1]
  *   request_bench bytes                 (starts the local cluster itself)
  *
@@ -747,8 +747,8 @@ static int cmd_cpu(int argc, char **argv)
 {
     int port = (int)arg_long(argc, argv, "port", 0);
     int conc = (int)arg_long(argc, argv, "conc", 8);
-    int passes = (int)arg_long(argc, argv, "passes", 7);
-    long requests = arg_long(argc, argv, "requests", 8000);
+    int passes = (int)arg_long(argc, argv, "passes", 11);
+    long requests = arg_long(argc, argv, "requests", 10000);
     long warmup = arg_long(argc, argv, "warmup", 1000);
     pin_self((int)arg_long(argc, argv, "cpu", 0));
     parse_servers(arg(argc, argv, "servers", ""));
