@@ -484,8 +484,10 @@ size_t alt__json_unescape(const char *s, size_t len, unsigned char *out,
  * makes them unequal: such a name is nothing the rules read. */
 static bool name_is(const char *s, size_t n, const char *want, size_t wn)
 {
+    /* Equal bytes are equal names only without escapes: a valid escape
+     * shortens the text (the raw a\\b is the 3-byte name a\b). */
     if (n == wn && memcmp(s, want, n) == 0)
-        return true;
+        return !memchr(s, '\\', n);
     const char *end = s + n;
     if (n < wn || !memchr(s, '\\', n))
         return false; /* unescaping never lengthens */
