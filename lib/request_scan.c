@@ -512,8 +512,9 @@ static bool name_is(const char *s, size_t n, const char *want, size_t wn)
 }
 
 /* The contents of a short enum-like string value (ReturnValues, Action),
- * unescaped into buf[16]. Returns its length, SIZE_MAX if it is malformed;
- * a value longer than 16 bytes returns 17 (no valid value is so long). */
+ * unescaped into buf[16]. Returns its length, SIZE_MAX if it is malformed
+ * within its first 16 bytes; any value longer returns 17: it is none of
+ * the values the rules name, whatever else is wrong with it. */
 #define WORD_CAP 16
 static size_t word(const char *s, size_t n, char buf[WORD_CAP])
 {
