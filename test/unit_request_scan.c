@@ -411,6 +411,10 @@ static const struct rule {
         "\"Value\":\"x\"}}}", false, false},
     {U, "{" T "," K ",\"AttributeUpdates\":{\"a\":{\"Action\":\"PUT\","
         "\"Action\":\"ADD\"}}}", false, false},
+    {U, "{" T "," K ",\"AttributeUpdates\":{\"a\":{\"Action\":\"DELETE\","
+        "\"Value\":null,\"Value\":{\"S\":\"x\"}}}}", false, false},
+    {U, "{" T "," K ",\"AttributeUpdates\":{\"a\":{\"Action\":null,"
+        "\"Action\":\"ADD\"}}}", false, false},
     {U, "{" T "," K ",\"AttributeUpdates\":{\"a\":{\"Action\":\"A\\qD\"}}}",
      false, false},
     {U, "{" T "," K ",\"AttributeUpdates\":{\"a\":{\"Action\":\"ADD\",}}}",
