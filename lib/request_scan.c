@@ -146,22 +146,66 @@ static inline const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* High bit of each byte of x that is zero, no false positives (the exact
+ * test of "Bit Twiddling Hacks"). */
+static inline uint64_t zero_bytes(uint64_t x)
+{
+    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fu;
+    return ~(((x & lo7) + lo7) | x | lo7);
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_LE 1
+#endif
+
 /* p is just past an opening quote: returns just past the closing one, or
- * NULL if the input ends first. Escapes are stepped over, not checked. */
+ * NULL if the input ends first. Escapes are stepped over, not checked.
+ * This is where the scan spends its time: a byte loop costs about 1 ns a
+ * byte, 8 bytes a step a fraction of that. */
 static const char *string_end(const char *p, const char *end)
 {
     const char *from = p;
-    /* Most strings of a request are short names and values, for which a
-     * byte loop beats a call to memchr. */
-    size_t n = (size_t)(end - p), i = 0, stop = n < 32 ? n : 32;
-    while (i < stop) {
-        char c = p[i];
-        if (c == '"')
+    size_t n = (size_t)(end - p), i = 0;
+    /* Most strings of a request are short names and values: at most a
+     * few words each. */
+    while (i < n) {
+        if (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            uint64_t q = zero_bytes(w ^ 0x2222222222222222u);  /* '"' */
+            uint64_t m = q | zero_bytes(w ^ 0x5c5c5c5c5c5c5c5cu); /* '\\' */
+            if (!m) {
+                i += 8;
+                if (i >= 64)
+                    goto long_string;
+                continue;
+            }
+#ifdef SWAR_LE
+            /* The lowest flagged byte is the first in memory. */
+            size_t at = i + ((size_t)__builtin_ctzll(m) >> 3);
+            if (q & m & (~m + 1))
+                return p + at + 1;
+            i = at;
+#else
+            while (p[i] != '"' && p[i] != '\\')
+                i++;
+#endif
+        } else {
+            while (i < n && p[i] != '"' && p[i] != '\\')
+                i++;
+            if (i == n)
+                return NULL;
+        }
+        if (p[i] == '"')
             return p + i + 1;
-        i += c == '\\' ? 2 : 1;
+        i += 2; /* an escape: the backslash and the byte it escapes */
     }
-    if (i >= n)
-        return NULL;
+    return NULL;
+
+long_string:
+    /* Long values (base64, text): memchr's vector loop, then whether the
+     * quote found is escaped. */
     p += i;
     for (;;) {
         const char *q = memchr(p, '"', (size_t)(end - p));
@@ -240,6 +284,12 @@ value:
     p = skip_ws(p, end);
     if (p == end)
         return NULL;
+    /* Strings and objects are nearly all of DynamoDB JSON: plain branches
+     * for them predict better than a jump table. */
+    if (*p == '"') {
+        p = string_end(p + 1, end);
+        goto after;
+    }
     switch (*p) {
     case '{':
     case '[': {
@@ -258,9 +308,6 @@ value:
             goto value;
         goto member;
     }
-    case '"':
-        p = string_end(p + 1, end);
-        break;
     case 't':
         p = literal_end(p, end, "true", 4);
         break;
@@ -274,6 +321,7 @@ value:
         p = number_end(p, end);
         break;
     }
+after:
     if (!p)
         return NULL;
     /* After a value: a comma, or the ends of the containers it closes. */
@@ -484,8 +532,10 @@ size_t alt__json_unescape(const char *s, size_t len, unsigned char *out,
  * makes them unequal: such a name is nothing the rules read. */
 static bool name_is(const char *s, size_t n, const char *want, size_t wn)
 {
+    /* Equal bytes are equal names only without escapes: a valid escape
+     * shortens the text (the raw a\\b is the 3-byte name a\b). */
     if (n == wn && memcmp(s, want, n) == 0)
-        return true;
+        return !memchr(s, '\\', n);
     const char *end = s + n;
     if (n < wn || !memchr(s, '\\', n))
         return false; /* unescaping never lengthens */
@@ -510,8 +560,9 @@ static bool name_is(const char *s, size_t n, const char *want, size_t wn)
 }
 
 /* The contents of a short enum-like string value (ReturnValues, Action),
- * unescaped into buf[16]. Returns its length, SIZE_MAX if it is malformed;
- * a value longer than 16 bytes returns 17 (no valid value is so long). */
+ * unescaped into buf[16]. Returns its length, SIZE_MAX if it is malformed
+ * within its first 16 bytes; any value longer returns 17: it is none of
+ * the values the rules name, whatever else is wrong with it. */
 #define WORD_CAP 16
 static size_t word(const char *s, size_t n, char buf[WORD_CAP])
 {
@@ -629,7 +680,8 @@ static const char *attribute_updates(const char *p, const char *end,
         if (*p != '{')
             return NULL;
         p++;
-        bool efirst = true, has_action = false, has_value = false;
+        bool efirst = true, has_action = false, seen_value = false;
+        bool has_value = false;
         char action[WORD_CAP];
         size_t action_len = 0;
         while ((r = next_member(&p, end, &efirst, &name, &name_len)) > 0) {
@@ -649,8 +701,9 @@ static const char *attribute_updates(const char *p, const char *end,
                 if (action_len == SIZE_MAX)
                     return NULL;
             } else if (name_is(name, name_len, "Value", 5)) {
-                if (has_value)
+                if (seen_value)
                     return NULL;
+                seen_value = true;
                 if ((q = null_end(p, end)) != NULL) {
                     p = q;
                     continue;

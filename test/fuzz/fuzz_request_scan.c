@@ -1,0 +1,105 @@
+/*
+ * Fuzz target for the request scanner (lib/request_scan.c): the input is a
+ * PutItem, UpdateItem and DeleteItem body in turn, and where one yields an
+ * Item/Key, the key's bytes are read for a few attribute names. Also fed
+ * raw to alt__key_bytes, alt__json_unescape and alt__op_lookup. Built with
+ * clang -fsanitize=fuzzer when ALT_FUZZ=ON; otherwise linked with
+ * fuzz_replay.c, which runs it over test/fuzz/corpus_request and bounded
+ * random mutations of it as an ordinary test.
+ */
+#define _GNU_SOURCE
+#include "../../lib/request_scan.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const pks[] = {"pk", "p", "user_id", "", "a\"b",
+                                  "caf\xc3\xa9"};
+
+static bool inside(const char *s, size_t n, const char *b, size_t len)
+{
+    return s >= b && s <= b + len && n <= (size_t)(b + len - s);
+}
+
+/* The key's bytes of an Item, with invariants: at most cap, zero on
+ * failure, and the same bytes again with exactly that capacity. */
+static void key(const char *item, size_t item_len, const char *pk)
+{
+    unsigned char buf[64], again[64];
+    size_t n = 99, n2 = 99;
+    char t = 0, t2 = 0;
+    bool ok = alt__key_bytes(item, item_len, pk, strlen(pk), &t, buf,
+                             sizeof buf, &n);
+    if (!ok) {
+        if (n != 0)
+            abort();
+        return;
+    }
+    if (n > sizeof buf || (t != 'S' && t != 'N' && t != 'B'))
+        abort();
+    if (!alt__key_bytes(item, item_len, pk, strlen(pk), &t2, again, n, &n2) ||
+        t2 != t || n2 != n || memcmp(buf, again, n) != 0)
+        abort();
+    if (n > 0 && alt__key_bytes(item, item_len, pk, strlen(pk), &t2, again,
+                                n - 1, &n2))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* An exact-size copy: under ASan, a read one past the end is caught
+     * (the replay driver passes a larger static buffer). */
+    char *body = malloc(size ? size : 1);
+    if (!body)
+        return 0;
+    memcpy(body, data, size);
+
+    static const alt__op ops[] = {ALT__OP_PUT_ITEM, ALT__OP_UPDATE_ITEM,
+                                  ALT__OP_DELETE_ITEM};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        alt__scan s;
+        bool ok = alt__scan_request(ops[i], body, size, &s);
+        if (!ok) {
+            if (s.table || s.item || s.table_len || s.item_len || s.rmw ||
+                s.write)
+                abort();
+            continue;
+        }
+        if (!s.write || !s.table_len ||
+            !inside(s.table, s.table_len, body, size) ||
+            !inside(s.item, s.item_len, body, size) || s.table == body ||
+            s.table[-1] != '"' || s.table + s.table_len >= body + size ||
+            s.table[s.table_len] != '"' || s.item_len < 2 ||
+            s.item[0] != '{' || s.item[s.item_len - 1] != '}')
+            abort();
+        /* A read-modify-write needs one of the members that make it. */
+        if (s.rmw && !memmem(body, size, "Condition", 9) &&
+            !memmem(body, size, "Expected", 8) &&
+            !memmem(body, size, "Return", 6) &&
+            !memmem(body, size, "Update", 6) && !memchr(body, '\\', size))
+            abort();
+        /* Deterministic. */
+        alt__scan s2;
+        if (!alt__scan_request(ops[i], body, size, &s2) ||
+            memcmp(&s, &s2, sizeof s) != 0)
+            abort();
+        for (size_t k = 0; k < sizeof pks / sizeof pks[0]; k++)
+            key(s.item, s.item_len, pks[k]);
+    }
+
+    /* Any bytes as an Item, a JSON string's contents, an operation. */
+    key(body, size, "pk");
+    unsigned char out[32];
+    bool ok;
+    size_t n = alt__json_unescape(body, size, out, sizeof out, &ok);
+    if ((ok && n > sizeof out) || n > size)
+        abort();
+    alt__op op = alt__op_lookup(body, size);
+    if (op < ALT__OP_OTHER || op >= ALT__OP_COUNT_)
+        abort();
+    free(body);
+    return 0;
+}
