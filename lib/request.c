@@ -121,8 +121,8 @@ static bool route_key(alt_lb *lb, alt__op op, const char *body, size_t len,
     unsigned char key[ALT_MAX_KEY];
     size_t n;
     char type;
-    if (!pk || !alt__key_bytes(scan.item, scan.item_len, pk->name, pk->len,
-                               &type, key, sizeof key, &n))
+    if (!pk || !alt__scan_key(&scan, pk->name, pk->len, &type, key,
+                              sizeof key, &n))
         return false;
     *seed = alt__key_hash(type, key, n);
     return true;

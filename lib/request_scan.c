@@ -726,10 +726,40 @@ static const char *attribute_updates(const char *p, const char *end,
     return r < 0 ? NULL : p;
 }
 
+/* The Item/Key object at p, its members recorded in out as they are
+ * passed (up to ALT__SCAN_MEMBERS), so that finding the key later needs no
+ * second walk. Returns its end, or NULL. */
+static const char *item_members(const char *p, const char *end,
+                                alt__scan *out)
+{
+    bool first = true;
+    const char *name;
+    size_t name_len;
+    int r;
+    out->nmembers = 0;
+    p++; /* '{' */
+    while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
+        if (out->nmembers < ALT__SCAN_MEMBERS) {
+            out->member[out->nmembers].name = name;
+            out->member[out->nmembers].name_len = name_len;
+            out->member[out->nmembers].value = p;
+        }
+        if (out->nmembers <= ALT__SCAN_MEMBERS)
+            out->nmembers++;
+        if (!(p = skip_value(p, end)))
+            return NULL;
+    }
+    return r < 0 ? NULL : p;
+}
+
 bool alt__scan_request(alt__op op, const char *body, size_t len,
                        alt__scan *out)
 {
-    memset(out, 0, sizeof *out);
+    /* Not the member array: only what is recorded is ever read. */
+    out->table = out->item = NULL;
+    out->table_len = out->item_len = 0;
+    out->rmw = out->write = false;
+    out->nmembers = 0;
     if (op != ALT__OP_PUT_ITEM && op != ALT__OP_UPDATE_ITEM &&
         op != ALT__OP_DELETE_ITEM)
         return false;
@@ -775,7 +805,7 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
             if (*p != '{')
                 return false;
             item = p;
-            if (!(p = skip_value(p, end)))
+            if (!(p = item_members(p, end, out)))
                 return false;
             item_len = (size_t)(p - item);
             break;
@@ -919,6 +949,52 @@ static bool base64_decode(const char *s, size_t len, unsigned char *buf,
     return true;
 }
 
+/* The key's type and bytes from the AttributeValue at p (the value of the
+ * key's member, which ends before end). */
+static bool key_value(const char *p, const char *end, char *type,
+                      unsigned char *buf, size_t cap, size_t *n)
+{
+    const char *name;
+    size_t name_len;
+    if (p == end || *p != '{')
+        return false;
+    p++;
+    bool vfirst = true;
+    if (next_member(&p, end, &vfirst, &name, &name_len) <= 0)
+        return false;
+    char t;
+    if (name_len == 1 && (*name == 'S' || *name == 'N' || *name == 'B'))
+        t = *name;
+    else if (name_is(name, name_len, "S", 1))
+        t = 'S';
+    else if (name_is(name, name_len, "N", 1))
+        t = 'N';
+    else if (name_is(name, name_len, "B", 1))
+        t = 'B';
+    else
+        return false; /* SS, NS, BS, M, L, NULL, BOOL: no affinity */
+    const char *s;
+    size_t len;
+    if (!(p = string_value(p, end, &s, &len)))
+        return false;
+    /* Exactly one member: {"S":"a","N":"1"} is no AttributeValue. */
+    if (next_member(&p, end, &vfirst, &name, &name_len) != 0)
+        return false;
+    size_t got = 0;
+    if (t == 'B') {
+        if (!base64_decode(s, len, buf, cap, &got))
+            return false;
+    } else {
+        bool ok;
+        got = alt__json_unescape(s, len, buf, cap, &ok);
+        if (!ok)
+            return false;
+    }
+    *type = t;
+    *n = got;
+    return true;
+}
+
 bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
                     size_t pk_len, char *type, unsigned char *buf,
                     size_t cap, size_t *n)
@@ -937,48 +1013,25 @@ bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
     /* The first member of that name: the Item/Key span was checked whole
      * by alt__scan_request, and the server keeps one key per item. */
     while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
-        if (!name_is(name, name_len, pk ? pk : "", pk_len)) {
-            if (!(p = skip_value(p, end)))
-                return false;
-            continue;
-        }
-        if (*p != '{')
+        if (name_is(name, name_len, pk ? pk : "", pk_len))
+            return key_value(p, end, type, buf, cap, n);
+        if (!(p = skip_value(p, end)))
             return false;
-        p++;
-        bool vfirst = true;
-        if (next_member(&p, end, &vfirst, &name, &name_len) <= 0)
-            return false;
-        char t;
-        if (name_len == 1 && (*name == 'S' || *name == 'N' || *name == 'B'))
-            t = *name;
-        else if (name_is(name, name_len, "S", 1))
-            t = 'S';
-        else if (name_is(name, name_len, "N", 1))
-            t = 'N';
-        else if (name_is(name, name_len, "B", 1))
-            t = 'B';
-        else
-            return false; /* SS, NS, BS, M, L, NULL, BOOL: no affinity */
-        const char *s;
-        size_t len;
-        if (!(p = string_value(p, end, &s, &len)))
-            return false;
-        /* Exactly one member: {"S":"a","N":"1"} is no AttributeValue. */
-        if (next_member(&p, end, &vfirst, &name, &name_len) != 0)
-            return false;
-        size_t got = 0;
-        if (t == 'B') {
-            if (!base64_decode(s, len, buf, cap, &got))
-                return false;
-        } else {
-            bool ok;
-            got = alt__json_unescape(s, len, buf, cap, &ok);
-            if (!ok)
-                return false;
-        }
-        *type = t;
-        *n = got;
-        return true;
     }
+    return false;
+}
+
+bool alt__scan_key(const alt__scan *scan, const char *pk, size_t pk_len,
+                   char *type, unsigned char *buf, size_t cap, size_t *n)
+{
+    if (scan->nmembers > ALT__SCAN_MEMBERS)
+        return alt__key_bytes(scan->item, scan->item_len, pk, pk_len, type,
+                              buf, cap, n);
+    *n = 0;
+    const char *end = scan->item + scan->item_len;
+    for (unsigned i = 0; i < scan->nmembers; i++)
+        if (name_is(scan->member[i].name, scan->member[i].name_len, pk,
+                    pk_len))
+            return key_value(scan->member[i].value, end, type, buf, cap, n);
     return false;
 }

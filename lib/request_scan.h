@@ -67,6 +67,8 @@ alt__op alt__op_lookup(const char *name, size_t len);
 bool alt__op_is_read(alt__op op);
 
 /* What alt__scan_request() found. The spans point into the body given. */
+#define ALT__SCAN_MEMBERS 32
+
 typedef struct alt__scan {
     const char *table;      /* TableName's contents between the quotes, */
     size_t table_len;       /* still escaped (alt__json_unescape); not 0 */
@@ -74,6 +76,14 @@ typedef struct alt__scan {
     size_t item_len;        /* the object's text, braces included */
     bool rmw;               /* a read-modify-write (LWT) by the Go rules */
     bool write;             /* a single-item write with table and item */
+    /* The Item/Key's members as the scan passed them, for alt__scan_key();
+     * nmembers is ALT__SCAN_MEMBERS + 1 when there were more. */
+    unsigned nmembers;
+    struct {
+        const char *name;   /* raw, still escaped */
+        size_t name_len;
+        const char *value;  /* where its value starts */
+    } member[ALT__SCAN_MEMBERS];
 } alt__scan;
 
 /*
@@ -102,6 +112,11 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
 bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
                     size_t pk_len, char *type, unsigned char *buf,
                     size_t cap, size_t *n);
+
+/* alt__key_bytes() of a scan's Item/Key, from the members the scan
+ * recorded: no second walk of the object. */
+bool alt__scan_key(const alt__scan *scan, const char *pk, size_t pk_len,
+                   char *type, unsigned char *buf, size_t cap, size_t *n);
 
 /*
  * Unescapes the contents of a JSON string (between the quotes) into UTF-8,

@@ -817,6 +817,37 @@ static int cmd_cpu(int argc, char **argv)
     return failed || prep_bad ? 1 : 0;
 }
 
+/* One side of cmd_cpu alone (how=hand or how=request), printing nothing:
+ * run.sh runs it under callgrind with two request counts, whose difference
+ * is the marginal instruction count per request, free of the machine's
+ * noise. */
+static int cmd_instr(int argc, char **argv)
+{
+    struct mloop l;
+    memset(&l, 0, sizeof l);
+    int port = (int)arg_long(argc, argv, "port", 0);
+    const char *how = arg(argc, argv, "how", "");
+    l.conc = (int)arg_long(argc, argv, "conc", 8);
+    l.measure = arg_long(argc, argv, "requests", 2000);
+    l.warmup = arg_long(argc, argv, "warmup", 500);
+    if (!port || l.conc < 1 || l.conc > 64
+        || (strcmp(how, "hand") != 0 && strcmp(how, "request") != 0))
+        die("instr: port= and how=hand|request needed; conc 1..64");
+    hand_lists();
+    static struct body b[NKEYS];
+    make_bodies(b, NKEYS, 1024, false, false);
+    l.lb = new_lb(port, false, ALT_AFFINITY_RMW, 0, true);
+    l.how = strcmp(how, "hand") == 0 ? BY_HAND : REQUEST;
+    l.b = b;
+    run_multi(&l);
+    alt_lb_free(l.lb);
+    free_bodies(b, NKEYS);
+    if (l.failed)
+        fprintf(stderr, "request_bench: %ld failed: %s\n", l.failed,
+                l.first_error);
+    return l.failed ? 1 : 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* zip: compression off / level 1 / level 6                                   */
 /* ------------------------------------------------------------------------ */
@@ -1062,7 +1093,7 @@ static int cmd_bytes(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: request_bench micro|cpu|zip|bytes "
+        fprintf(stderr, "usage: request_bench micro|cpu|instr|zip|bytes "
                 "[key=value...]\n(run them with test/bench/run.sh)\n");
         return 2;
     }
@@ -1074,6 +1105,8 @@ int main(int argc, char **argv)
         rc = cmd_micro(argc, argv);
     else if (strcmp(argv[1], "cpu") == 0)
         rc = cmd_cpu(argc, argv);
+    else if (strcmp(argv[1], "instr") == 0)
+        rc = cmd_instr(argc, argv);
     else if (strcmp(argv[1], "zip") == 0)
         rc = cmd_zip(argc, argv);
     else if (strcmp(argv[1], "bytes") == 0)

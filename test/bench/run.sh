@@ -257,6 +257,31 @@ for part in $parts; do
         done
         log "part 8b: client CPU per request, request-aware vs by hand"
         "$rb" cpu port=$p6 cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
+        if command -v valgrind >/dev/null; then
+            log "part 8b': instructions per request (callgrind)"
+            rinstr() { # how requests
+                valgrind --tool=callgrind --callgrind-out-file=/dev/null "$rb" instr \
+                    port=$p6 how="$1" requests="$2" warmup=500 2>&1 >/dev/null |
+                    sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+            }
+            rper() { local lo hi; lo=$(rinstr "$1" 2000); hi=$(rinstr "$1" 6000); echo $(((hi - lo) / 4000)); }
+            ih=$(rper hand); ir=$(rper request)
+            {
+                echo "### 8b'. Client instructions per request (callgrind)"
+                echo
+                echo "The loop of 8b, one side at a time: (count for 6,000 requests - count for"
+                echo "2,000) / 4,000. User-space instructions only (system calls are not counted)."
+                echo
+                echo "| side | instructions/request | vs by hand |"
+                echo "|---|---|---|"
+                awk -v h="$ih" -v r="$ir" 'BEGIN {
+                    printf "| by hand | %d | 1.000 |\n", h
+                    printf "| request-aware | %d | %.3f |\n", r, r / h }'
+                echo
+            } | out
+        else
+            log "part 8b' skipped: valgrind is not installed"
+        fi
         log "part 8c: compression"
         "$rb" zip port=$p6 cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         stop_all
