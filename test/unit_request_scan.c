@@ -915,8 +915,38 @@ static void realistic(void)
           t == 'N' && BYTES(b, n, "36"));
     CHECK(!alt__key_bytes(s.item, s.item_len, "tags", 4, &t, b, sizeof b, &n));
     CHECK(!alt__key_bytes(s.item, s.item_len, "city", 4, &t, b, sizeof b, &n));
+    /* The same from the members the scan recorded. */
+    CHECK(scan(P, body, &s) && s.nmembers == 10);
+    CHECK(alt__scan_key(&s, "user_id", 7, &t, b, sizeof b, &n) && t == 'S' &&
+          BYTES(b, n, "user_123"));
+    CHECK(alt__scan_key(&s, "age", 3, &t, b, sizeof b, &n) && t == 'N' &&
+          BYTES(b, n, "36"));
+    CHECK(!alt__scan_key(&s, "tags", 4, &t, b, sizeof b, &n) && n == 0);
+    CHECK(!alt__scan_key(&s, "city", 4, &t, b, sizeof b, &n));
     /* Rewritten as a DeleteItem's Key, it is no Key of a PutItem. */
     CHECK(!scan(D, body, &s));
+}
+
+/* More members than the scan records: the key is found by a walk. */
+static void many_members(void)
+{
+    char body[4096];
+    size_t at = (size_t)snprintf(body, sizeof body,
+                                 "{\"TableName\":\"users\",\"Item\":{");
+    for (int i = 0; i < 40; i++)
+        at += (size_t)snprintf(body + at, sizeof body - at,
+                               "%s\"a%d\":{\"S\":\"v%d\"}", i ? "," : "", i,
+                               i);
+    snprintf(body + at, sizeof body - at, "}}");
+    alt__scan s;
+    char t;
+    unsigned char b[16];
+    size_t n;
+    CHECK(scan(P, body, &s) && s.nmembers == ALT__SCAN_MEMBERS + 1);
+    CHECK(alt__scan_key(&s, "a35", 3, &t, b, sizeof b, &n) && t == 'S' &&
+          BYTES(b, n, "v35"));
+    CHECK(alt__scan_key(&s, "a3", 2, &t, b, sizeof b, &n) && BYTES(b, n, "v3"));
+    CHECK(!alt__scan_key(&s, "a40", 3, &t, b, sizeof b, &n));
 }
 
 int main(void)
@@ -932,6 +962,7 @@ int main(void)
     key_binary();
     unescape();
     realistic();
+    many_members();
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;
