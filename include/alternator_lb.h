@@ -13,6 +13,11 @@
  * curl multi loop (alt_multi_attach), by a blocking call (alt_lb_refresh),
  * or by an opt-in background thread (alt_lb_start).
  *
+ * A program that hands over its DynamoDB operation and JSON body instead
+ * (alt_curl_prepare_request) gets the whole request prepared: headers,
+ * optional gzip, and key-route affinity for LWT writes, compatible with
+ * ScyllaDB's other Alternator clients.
+ *
  * Global state: none. curl_global_init() is the caller's business and must
  * have been called before any function here is used.
  *
@@ -598,8 +603,8 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  * The handle keeps its other options (write callback, CURLOPT_PRIVATE, ...)
  * but must not be set up for an upload (CURLOPT_UPLOAD) or a custom method.
  *
- * operation: "PutItem" or the full "DynamoDB_20120810.PutItem" (up to 64
- * characters, [A-Za-z0-9_.]). Reads (GetItem, BatchGetItem, Query, Scan,
+ * operation: "PutItem" or the full "DynamoDB_20120810.PutItem" (of
+ * [A-Za-z0-9_.], at most 64 characters with that prefix). Reads (GetItem, BatchGetItem, Query, Scan,
  * TransactGetItems, Describe* and List*) are retried after a broken
  * connection as if ALT_IDEMPOTENT were given; for other operations flags
  * decides, as for alt_curl_prepare_ex().
@@ -624,9 +629,10 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  * handle's record by other means than alt_curl_release() or alt_lb_free().
  *
  * Thread-safety and callbacks: as alt_curl_prepare(). Errors:
- * ALT_E_INVALID_ARG (NULL, bad operation, flags), ALT_E_CURL, ALT_E_NOMEM
- * (out of memory for the record or a compression buffer: nothing is
- * prepared, unlike alt_curl_prepare()). Since 0.4.0.
+ * ALT_E_INVALID_ARG (NULL, bad operation, flags, body NULL with len > 0),
+ * ALT_E_CURL, ALT_E_NOMEM (out of memory for the handle's record: nothing
+ * is prepared, unlike alt_curl_prepare()). Out of memory for compression,
+ * the body goes uncompressed. Since 0.4.0.
  */
 ALT_EXTERN alt_code alt_curl_prepare_request(alt_lb *lb, CURL *easy,
                                              const char *operation,
