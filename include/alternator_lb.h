@@ -528,7 +528,9 @@ ALT_EXTERN CURLcode alt_curl_perform_ex(alt_lb *lb, CURL *easy,
 
 /*
  * Gives easy back: unsets what alt_curl_prepare() set on it (CURLOPT_CONNECT_TO,
- * and the SigV4 and timeout options when it set them) and forgets it, so
+ * and the SigV4 and timeout options when it set them; after
+ * alt_curl_prepare_request() also CURLOPT_HTTPHEADER and
+ * CURLOPT_POSTFIELDS, and the method goes back to GET) and forgets it, so
  * that lb keeps no record of it. Call it when you stop using easy with lb:
  * before curl_easy_cleanup() of a handle you will not reuse (or lb keeps
  * its small record until alt_lb_free()), and before using easy without lb.
@@ -537,7 +539,9 @@ ALT_EXTERN CURLcode alt_curl_perform_ex(alt_lb *lb, CURL *easy,
  *
  * After alt_lb_free(), a handle lb prepared and did not release may only be
  * cleaned up (curl_easy_cleanup), reset (curl_easy_reset), or given a new
- * CURLOPT_CONNECT_TO before its next transfer: its list was freed.
+ * CURLOPT_CONNECT_TO (and, after alt_curl_prepare_request(), new
+ * CURLOPT_HTTPHEADER and CURLOPT_POSTFIELDS) before its next transfer:
+ * what they pointed to was freed.
  * Since 0.2.0.
  */
 ALT_EXTERN void alt_curl_release(alt_lb *lb, CURL *easy);
