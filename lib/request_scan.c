@@ -15,6 +15,10 @@
  */
 #include "request_scan.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <stdint.h>
 #include <string.h>
 
@@ -170,6 +174,28 @@ static const char *string_end(const char *p, const char *end)
     /* Most strings of a request are short names and values: at most a
      * few words each. */
     while (i < n) {
+#ifdef __SSE2__
+        /* Sixteen bytes at a time where there are that many: a quote or a
+         * backslash in a compare, a mask, and its lowest bit. */
+        if (n - i >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            unsigned qm = (unsigned)_mm_movemask_epi8(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+            unsigned m = qm | (unsigned)_mm_movemask_epi8(
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+            if (!m) {
+                i += 16;
+                if (i >= 64)
+                    goto long_string;
+                continue;
+            }
+            i += (size_t)__builtin_ctz(m);
+            if (qm & m & (~m + 1))
+                return p + i + 1;
+            i += 2; /* an escape: the backslash and the byte it escapes */
+            continue;
+        }
+#endif
         if (n - i >= 8) {
             uint64_t w;
             memcpy(&w, p + i, 8);
@@ -726,6 +752,26 @@ static const char *attribute_updates(const char *p, const char *end,
     return r < 0 ? NULL : p;
 }
 
+/*
+ * An attribute's value in an Item or Key as SDKs write it, compactly:
+ * {"S":"..."} (one member whose value is a string). Returns its end, or
+ * NULL for any other shape, left to skip_value(). Checks as much as
+ * skip_value() would: the type's name and the string are followed as
+ * strings, the rest byte by byte.
+ */
+static const char *compact_attribute(const char *p, const char *end)
+{
+    if (end - p < 8 || p[0] != '{' || p[1] != '"')
+        return NULL;
+    const char *q = string_end(p + 2, end);
+    if (!q || end - q < 4 || q[0] != ':' || q[1] != '"')
+        return NULL;
+    q = string_end(q + 2, end);
+    if (!q || q == end || *q != '}')
+        return NULL;
+    return q + 1;
+}
+
 /* The Item/Key object at p, its members recorded in out as they are
  * passed (up to ALT__SCAN_MEMBERS), so that finding the key later needs no
  * second walk. Returns its end, or NULL. */
@@ -746,7 +792,8 @@ static const char *item_members(const char *p, const char *end,
         }
         if (out->nmembers <= ALT__SCAN_MEMBERS)
             out->nmembers++;
-        if (!(p = skip_value(p, end)))
+        const char *q = compact_attribute(p, end);
+        if (!(p = q ? q : skip_value(p, end)))
             return NULL;
     }
     return r < 0 ? NULL : p;

@@ -836,7 +836,9 @@ static int cmd_instr(int argc, char **argv)
     hand_lists();
     static struct body b[NKEYS];
     make_bodies(b, NKEYS, 1024, false, false);
-    l.lb = new_lb(port, false, ALT_AFFINITY_RMW, 0, true);
+    bool affinity = arg_long(argc, argv, "affinity", 1) != 0;
+    l.lb = new_lb(port, false, affinity ? ALT_AFFINITY_RMW : ALT_AFFINITY_NONE,
+                  0, true);
     l.how = strcmp(how, "hand") == 0 ? BY_HAND : REQUEST;
     l.b = b;
     run_multi(&l);

@@ -13,7 +13,7 @@
 # by PID, also on error or Ctrl-C.
 #
 # Environment: BENCH_PORT_BASE (default: random in 10000..29999),
-# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5 6 7 8"),
+# BENCH_REQUESTS (20000), BENCH_REPS (3), BENCH_PARTS ("1 2 2b 3 5 6 7 8 8i"),
 # BENCH_OUT (also write the report to this file), BENCH_SERVE=1 (only start
 # the servers of part 2 and wait, for profiling alt_bench by hand),
 # BENCH_BIN (run this alt_bench instead of building one; accept_bench,
@@ -26,7 +26,7 @@ repo=$(cd "$here/../.." && pwd)
 build=${1:-$repo/build-bench}
 requests=${BENCH_REQUESTS:-20000}
 reps=${BENCH_REPS:-3}
-parts=${BENCH_PARTS:-"1 2 2b 3 5 6 7 8"}
+parts=${BENCH_PARTS:-"1 2 2b 3 5 6 7 8 8i"}
 base=${BENCH_PORT_BASE:-$((10000 + RANDOM % 20000))} # below the ephemeral ports
 ncpu=$(nproc)
 server_cpu=$((ncpu > 1 ? 1 : 0))
@@ -257,36 +257,46 @@ for part in $parts; do
         done
         log "part 8b: client CPU per request, request-aware vs by hand"
         "$rb" cpu port=$p6 cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
-        if command -v valgrind >/dev/null; then
-            log "part 8b': instructions per request (callgrind)"
-            rinstr() { # how requests
-                valgrind --tool=callgrind --callgrind-out-file=/dev/null "$rb" instr \
-                    port=$p6 how="$1" requests="$2" warmup=500 2>&1 >/dev/null |
-                    sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
-            }
-            rper() { local lo hi; lo=$(rinstr "$1" 2000); hi=$(rinstr "$1" 6000); echo $(((hi - lo) / 4000)); }
-            ih=$(rper hand); ir=$(rper request)
-            {
-                echo "### 8b'. Client instructions per request (callgrind)"
-                echo
-                echo "The loop of 8b, one side at a time: (count for 6,000 requests - count for"
-                echo "2,000) / 4,000. User-space instructions only (system calls are not counted)."
-                echo
-                echo "| side | instructions/request | vs by hand |"
-                echo "|---|---|---|"
-                awk -v h="$ih" -v r="$ir" 'BEGIN {
-                    printf "| by hand | %d | 1.000 |\n", h
-                    printf "| request-aware | %d | %.3f |\n", r, r / h }'
-                echo
-            } | out
-        else
-            log "part 8b' skipped: valgrind is not installed"
-        fi
         log "part 8c: compression"
         "$rb" zip port=$p6 cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         stop_all
         log "part 8d: bytes per request (local cluster)"
         ALT_CLUSTER_DIR=$repo/test/cluster "$rb" bytes | out || rc=1
+        ;;
+    8i)
+        # Part 8b's loop under callgrind, one side at a time: instructions
+        # per request, free of the machine's noise (as part 2b).
+        if ! command -v valgrind >/dev/null; then
+            log "part 8i skipped: valgrind is not installed (apt-get install valgrind)"
+            continue
+        fi
+        rb=$(dirname "$bench")/request_bench
+        start_nginx "$tmp/main"
+        wait_http "http://127.0.0.6:$p6/localnodes"
+        log "part 8i: instructions per request (callgrind)"
+        rinstr() { # requests args...
+            local n=$1; shift
+            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$rb" instr \
+                port=$p6 requests="$n" warmup=500 "$@" 2>&1 >/dev/null |
+                sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+        }
+        rper() { local lo hi; lo=$(rinstr 2000 "$@"); hi=$(rinstr 6000 "$@"); echo $(((hi - lo) / 4000)); }
+        ih=$(rper how=hand); ir=$(rper how=request); in=$(rper how=request affinity=0)
+        {
+            echo "### 8i. Client instructions per request (callgrind)"
+            echo
+            echo "The loop of 8b, one side at a time: (count for 6,000 requests - count for"
+            echo "2,000) / 4,000. User-space instructions only (system calls are not counted)."
+            echo
+            echo "| side | instructions/request | vs by hand |"
+            echo "|---|---|---|"
+            awk -v h="$ih" -v r="$ir" -v n="$in" 'BEGIN {
+                printf "| by hand (alt_curl_prepare) | %d | 1.000 |\n", h
+                printf "| request-aware, key-route affinity | %d | %.3f |\n", r, r / h
+                printf "| request-aware, affinity off | %d | %.3f |\n", n, n / h }'
+            echo
+        } | out
+        stop_all
         ;;
     6)
         log "part 6: accepting a large /localnodes answer"
