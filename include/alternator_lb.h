@@ -596,7 +596,7 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  *  - CURLOPT_HTTPHEADER to the library's headers for this request -
  *    Content-Type: application/x-amz-json-1.0, X-Amz-Target, and
  *    Content-Encoding: gzip when compressed - followed by your own list
- *    headers (may be NULL: tracing headers, for instance). Your list is
+ *    of headers (may be NULL; tracing headers, for instance). Your list is
  *    linked, not copied: keep it valid and unchanged until the transfer is
  *    over, and free it yourself after that. Do not repeat the library's
  *    headers in it. The Accept and Expect headers libcurl would add are
@@ -608,10 +608,10 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  * but must not be set up for an upload (CURLOPT_UPLOAD) or a custom method.
  *
  * operation: "PutItem" or the full "DynamoDB_20120810.PutItem" (of
- * [A-Za-z0-9_.], at most 64 characters with that prefix). Reads (GetItem, BatchGetItem, Query, Scan,
- * TransactGetItems, Describe* and List*) are retried after a broken
- * connection as if ALT_IDEMPOTENT were given; for other operations flags
- * decides, as for alt_curl_prepare_ex().
+ * [A-Za-z0-9_.], at most 64 characters with that prefix). Reads (GetItem,
+ * BatchGetItem, Query, Scan, TransactGetItems, Describe* and List*) are
+ * retried after a broken connection as if ALT_IDEMPOTENT were given; for
+ * other operations flags decides, as for alt_curl_prepare_ex().
  *
  * The node: a PutItem, UpdateItem or DeleteItem that qualifies under
  * alt_lb_set_affinity() and whose table's partition key is known goes to
@@ -622,15 +622,15 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  * simply goes the normal way: the library never rejects a body, the server
  * judges it.
  *
- * Retries (alt_curl_retry(), alt_curl_perform()) send exactly the same
- * bytes and headers again. Everything this call allocates belongs to the
+ * Retries (alt_curl_retry(), alt_curl_perform_request()) send exactly the
+ * same bytes and headers again. Everything this call allocates belongs to the
  * handle's record and is reused by the next call on the handle: the steady
  * state allocates nothing of the library's, except a larger compression
  * buffer when a body outgrows it (libcurl copies the URL string at every
  * call, and the three SigV4 strings when credentials are set).
  * alt_curl_release() frees it and unsets CURLOPT_HTTPHEADER and
- * CURLOPT_POSTFIELDS, which point into it; until then do not free the
- * handle's record by other means than alt_curl_release() or alt_lb_free().
+ * CURLOPT_POSTFIELDS, which point into it (alt_lb_free() frees those not
+ * released).
  *
  * Thread-safety and callbacks: as alt_curl_prepare(). Errors:
  * ALT_E_INVALID_ARG (NULL, bad operation, flags, body NULL with len > 0),
