@@ -8,6 +8,7 @@
  *   unit_affinity test/oracle/vectors.txt
  */
 #include "../lib/affinity.h"
+#include "unit.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -15,15 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(c)                                                          \
-    do {                                                                  \
-        if (!(c)) {                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,        \
-                    __LINE__, #c);                                        \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
 /* A check inside a loop: reports its first few failures only. */
 #define CHECK_QUIET(c, ...)                                               \
     do {                                                                  \

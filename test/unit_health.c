@@ -6,19 +6,10 @@
  * call the alt__ internals.
  */
 #include "../lib/alt_private.h"
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(c)                                                          \
-    do {                                                                  \
-        if (!(c)) {                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,        \
-                    __LINE__, #c);                                        \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
 
 /* An lb whose rotation is 10.0.0.1..n (nothing is contacted). */
 static alt_lb *lb_of(int n, alt__node **nodes)

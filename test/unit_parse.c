@@ -4,19 +4,10 @@
  * Linked against the library's objects, so it can call the alt__ internals.
  */
 #include "../lib/alt_private.h"
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(c)                                                          \
-    do {                                                                  \
-        if (!(c)) {                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,        \
-                    __LINE__, #c);                                        \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
 
 static bool valid(const char *s)
 {

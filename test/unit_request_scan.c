@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "../lib/request_scan.h"
+#include "unit.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -15,15 +16,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                          \
-    do {                                                                  \
-        if (!(c)) {                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,        \
-                    __LINE__, #c);                                        \
-            failures++;                                                   \
-        }                                                                 \
-    } while (0)
 #define CHECK_CASE(c, what)                                               \
     do {                                                                  \
         if (!(c)) {                                                       \

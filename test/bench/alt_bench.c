@@ -16,6 +16,7 @@
  * Every loop is bounded in count and in time. Nodes are 127.0.0.1..16.
  */
 #define _GNU_SOURCE
+#include "bench_util.h"
 #include "cpu_load.h"
 #include "malloc_count.h"
 
@@ -26,9 +27,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -53,13 +52,6 @@ static const char *fake_body = "{}";
 /* Small helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static double cpu_s(void)
 {
     struct rusage ru;
@@ -81,37 +73,6 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static void pin_self(int cpu)
-{
-    if (cpu < 0)
-        return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-    if (rc != 0)
-        fprintf(stderr, "alt_bench: cannot pin to CPU %d: %s\n", cpu,
-                strerror(rc));
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAXRUNS];
-    if (n <= 0)
-        return 0;
-    if (n > MAXRUNS)
-        n = MAXRUNS;
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 static double minimum(const double *v, int n)
 {
     double m = v[0];
@@ -121,131 +82,14 @@ static double minimum(const double *v, int n)
     return m;
 }
 
-/* key=value arguments. */
-static const char *arg(int argc, char **argv, const char *key,
-                       const char *def)
-{
-    size_t len = strlen(key);
-    for (int i = 2; i < argc; i++)
-        if (strncmp(argv[i], key, len) == 0 && argv[i][len] == '=')
-            return argv[i] + len + 1;
-    return def;
-}
-
-static long arg_long(int argc, char **argv, const char *key, long def)
-{
-    const char *v = arg(argc, argv, key, NULL);
-    return v ? strtol(v, NULL, 10) : def;
-}
-
-/* "1,8,64" -> {1,8,64}; returns the count. */
-static int parse_list(const char *s, long *out, int max)
-{
-    int n = 0;
-    while (s && *s && n < max) {
-        char *end;
-        out[n++] = strtol(s, &end, 10);
-        s = *end == ',' ? end + 1 : NULL;
-    }
-    return n;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "alt_bench: %s\n", what);
-    exit(2);
-}
-
 /* The servers whose CPU time foreign_load() leaves out (given by PID). */
 #define MAXSERVERS 16
 static pid_t servers[MAXSERVERS];
 static int nservers;
 
-static void parse_servers(const char *list)
-{
-    long v[MAXSERVERS];
-    nservers = parse_list(list, v, MAXSERVERS);
-    for (int i = 0; i < nservers; i++)
-        servers[i] = (pid_t)v[i];
-}
-
 /* ------------------------------------------------------------------------ */
 /* Part 1: alt_curl_prepare cost                                             */
 /* ------------------------------------------------------------------------ */
-
-/* A one-request-per-connection HTTP responder on 127.0.0.1:<ephemeral>
- * answering every request with body: stands in for /localnodes so that an
- * alt_lb can be given 3..1000 live nodes that need not exist. */
-struct responder {
-    int fd, port;
-    _Atomic(const char *) body;
-    atomic_bool stop;
-    pthread_t thread;
-};
-
-static void *responder_main(void *arg)
-{
-    struct responder *r = arg;
-    while (!atomic_load(&r->stop)) {
-        struct pollfd p = {r->fd, POLLIN, 0};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        int c = accept(r->fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        char buf[4096];
-        size_t got = 0;
-        uint64_t until = now_ns() + 2000000000u;
-        while (got < sizeof buf - 1 && now_ns() < until) {
-            struct pollfd q = {c, POLLIN, 0};
-            if (poll(&q, 1, 100) <= 0)
-                continue;
-            ssize_t n = recv(c, buf + got, sizeof buf - 1 - got, 0);
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-            buf[got] = '\0';
-            if (strstr(buf, "\r\n\r\n"))
-                break;
-        }
-        const char *body = atomic_load(&r->body);
-        char head[256];
-        int hl = snprintf(head, sizeof head,
-                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                          "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                          strlen(body));
-        if (send(c, head, (size_t)hl, MSG_NOSIGNAL) == hl)
-            (void)!send(c, body, strlen(body), MSG_NOSIGNAL);
-        close(c);
-    }
-    return NULL;
-}
-
-static void responder_start(struct responder *r)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    r->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&a, sizeof a) != 0
-        || listen(r->fd, 16) != 0
-        || getsockname(r->fd, (struct sockaddr *)&a, &len) != 0)
-        die("responder: cannot listen on 127.0.0.1");
-    r->port = ntohs(a.sin_port);
-    atomic_store(&r->stop, false);
-    atomic_store(&r->body, "[]");
-    if (pthread_create(&r->thread, NULL, responder_main, r) != 0)
-        die("responder: pthread_create");
-}
-
-static void responder_stop(struct responder *r)
-{
-    atomic_store(&r->stop, true);
-    pthread_join(r->thread, NULL);
-    close(r->fd);
-}
 
 /* An alt_lb whose rotation holds n nodes (127.0.x.y, n <= 2000). */
 static alt_lb *prep_lb(struct responder *r, int n, bool sigv4, char *body,
@@ -483,7 +327,7 @@ static int cmd_prepare(int argc, char **argv)
     }
 
     struct responder r;
-    responder_start(&r);
+    responder_start(&r, "[]");
     static char body[64 * 1024];
     const int counts[] = {3, 100, 1000};
     for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
@@ -842,7 +686,7 @@ static int cmd_throughput(int argc, char **argv)
      * again (after a pause), up to tries times. */
     double quiet = strtod(arg(argc, argv, "quiet", "0.1"), NULL);
     int tries = (int)arg_long(argc, argv, "tries", 6);
-    parse_servers(arg(argc, argv, "servers", ""));
+    nservers = parse_pids(arg(argc, argv, "servers", ""), servers, MAXSERVERS);
     long conc[8];
     int nconc = parse_list(arg(argc, argv, "conc", "1,8,64"), conc, 8);
     if (!port || !proxy || reps < 1 || reps > MAXRUNS || requests < 100)
@@ -1301,6 +1145,7 @@ int main(int argc, char **argv)
                 "[key=value...]\n(run them all with test/bench/run.sh)\n");
         return 2;
     }
+    bench_init("alt_bench", 2, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         die("curl_global_init");

@@ -19,6 +19,7 @@
  * The items: see make_put(). Every loop is bounded in count and in time.
  */
 #define _GNU_SOURCE
+#include "bench_util.h"
 #include "cluster.h"
 #include "cpu_load.h"
 #include "malloc_count.h"
@@ -26,19 +27,12 @@
 #include <alternator_lb.h>
 #include <curl/curl.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,76 +41,6 @@
 #define NKEYS 64            /* distinct items (keys) per size */
 #define LOOP_DEADLINE_S 30.0 /* no measured loop may run longer */
 #define TABLE "bench"
-
-/* ------------------------------------------------------------------------ */
-/* Helpers                                                                   */
-/* ------------------------------------------------------------------------ */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "request_bench: %s\n", what);
-    exit(2);
-}
-
-static void pin_self(int cpu)
-{
-    if (cpu < 0)
-        return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-    if (rc != 0)
-        fprintf(stderr, "request_bench: cannot pin to CPU %d: %s\n", cpu,
-                strerror(rc));
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAXRUNS];
-    if (n <= 0)
-        return 0;
-    if (n > MAXRUNS)
-        n = MAXRUNS;
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static const char *arg(int argc, char **argv, const char *key, const char *def)
-{
-    size_t len = strlen(key);
-    for (int i = 2; i < argc; i++)
-        if (strncmp(argv[i], key, len) == 0 && argv[i][len] == '=')
-            return argv[i] + len + 1;
-    return def;
-}
-
-static long arg_long(int argc, char **argv, const char *key, long def)
-{
-    const char *v = arg(argc, argv, key, NULL);
-    return v ? strtol(v, NULL, 10) : def;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The items                                                                 */
@@ -271,80 +195,9 @@ static void free_bodies(struct body *b, int n)
         free(b[i].p);
 }
 
-/* ------------------------------------------------------------------------ */
-/* An in-process /localnodes responder (no server needed for micro)          */
-/* ------------------------------------------------------------------------ */
-
-struct responder {
-    int fd, port;
-    atomic_bool stop;
-    pthread_t thread;
-};
-
+/* What the in-process /localnodes responder of micro answers. */
 static const char nodes6[] = "[\"127.0.0.1\",\"127.0.0.2\",\"127.0.0.3\","
                              "\"127.0.0.4\",\"127.0.0.5\",\"127.0.0.6\"]";
-
-static void *responder_main(void *p)
-{
-    struct responder *r = p;
-    while (!atomic_load(&r->stop)) {
-        struct pollfd pf = {r->fd, POLLIN, 0};
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        int c = accept(r->fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        char buf[4096];
-        size_t got = 0;
-        uint64_t until = now_ns() + 2000000000u;
-        while (got < sizeof buf - 1 && now_ns() < until) {
-            struct pollfd q = {c, POLLIN, 0};
-            if (poll(&q, 1, 100) <= 0)
-                continue;
-            ssize_t n = recv(c, buf + got, sizeof buf - 1 - got, 0);
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-            buf[got] = '\0';
-            if (strstr(buf, "\r\n\r\n"))
-                break;
-        }
-        char head[256];
-        int hl = snprintf(head, sizeof head,
-                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                          "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                          strlen(nodes6));
-        if (send(c, head, (size_t)hl, MSG_NOSIGNAL) == hl)
-            (void)!send(c, nodes6, strlen(nodes6), MSG_NOSIGNAL);
-        close(c);
-    }
-    return NULL;
-}
-
-static void responder_start(struct responder *r)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    r->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&a, sizeof a) != 0
-        || listen(r->fd, 16) != 0
-        || getsockname(r->fd, (struct sockaddr *)&a, &len) != 0)
-        die("responder: cannot listen on 127.0.0.1");
-    r->port = ntohs(a.sin_port);
-    atomic_store(&r->stop, false);
-    if (pthread_create(&r->thread, NULL, responder_main, r) != 0)
-        die("responder: pthread_create");
-}
-
-static void responder_stop(struct responder *r)
-{
-    atomic_store(&r->stop, true);
-    pthread_join(r->thread, NULL);
-    close(r->fd);
-}
 
 /* An alt_lb seeded with 127.0.0.1:port, partition key of TABLE known. */
 static alt_lb *new_lb(int port, bool sigv4, alt_affinity aff, int zlevel,
@@ -504,7 +357,7 @@ static int cmd_micro(int argc, char **argv)
     make_bodies(get, NKEYS, 0, false, true);
 
     struct responder r;
-    responder_start(&r);
+    responder_start(&r, nodes6);
     printf("### 8a. The request-aware prepare: ns and allocations per call\n\n");
     printf("One thread pinned to CPU 0, %d easy handles in rotation, 6 live "
            "nodes (an in-process /localnodes responder: nothing is sent). "
@@ -586,6 +439,31 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
     else if (type == CURLINFO_DATA_OUT)
         w->data += (long)size;
     return 0;
+}
+
+/* Counts what h puts on the wire into w (zeroed); the answer is discarded. */
+static void count_wire(CURL *h, struct wire *w, long timeout_ms)
+{
+    memset(w, 0, sizeof *w);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, w);
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+}
+
+/* Performs h: the HTTP status (-1: no answer), the request's size in
+ * *reqsize. */
+static long perform_sized(CURL *h, long *reqsize)
+{
+    CURLcode res = curl_easy_perform(h);
+    long code = 0;
+    curl_off_t rs = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &rs);
+    *reqsize = (long)rs;
+    return res == CURLE_OK ? code : -1;
 }
 
 static pid_t servers[16];
@@ -711,32 +589,12 @@ static long one_request(alt_lb *lb, enum how how, bool get,
     CURL *h = curl_easy_init();
     if (!h)
         die("curl_easy_init");
-    memset(w, 0, sizeof *w);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
-    curl_easy_setopt(h, CURLOPT_DEBUGDATA, w);
-    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    count_wire(h, w, 10000L);
     prepare_one(how, lb, h, get, b);
-    CURLcode res = curl_easy_perform(h);
-    long code = 0;
-    curl_off_t rs = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &rs);
-    *reqsize = (long)rs;
+    long code = perform_sized(h, reqsize);
     alt_curl_release(lb, h);
     curl_easy_cleanup(h);
-    return res == CURLE_OK ? code : -1;
-}
-
-static void parse_servers(const char *s)
-{
-    while (s && *s && nservers < 16) {
-        char *end;
-        servers[nservers++] = (pid_t)strtol(s, &end, 10);
-        s = *end == ',' ? end + 1 : NULL;
-    }
+    return code;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -751,7 +609,7 @@ static int cmd_cpu(int argc, char **argv)
     long requests = arg_long(argc, argv, "requests", 10000);
     long warmup = arg_long(argc, argv, "warmup", 1000);
     pin_self((int)arg_long(argc, argv, "cpu", 0));
-    parse_servers(arg(argc, argv, "servers", ""));
+    nservers = parse_pids(arg(argc, argv, "servers", ""), servers, 16);
     if (!port || passes < 1 || passes > MAXRUNS || conc < 1 || conc > 64)
         die("cpu: port= needed; passes 1..64; conc 1..64");
     hand_lists();
@@ -860,7 +718,7 @@ static int cmd_zip(int argc, char **argv)
     int conc = (int)arg_long(argc, argv, "conc", 8);
     double scale = strtod(arg(argc, argv, "scale", "1"), NULL);
     pin_self((int)arg_long(argc, argv, "cpu", 0));
-    parse_servers(arg(argc, argv, "servers", ""));
+    nservers = parse_pids(arg(argc, argv, "servers", ""), servers, 16);
     if (!port || conc < 1 || conc > 64 || scale <= 0)
         die("zip: port= needed");
     const size_t sizes[] = {1024, 10 * 1024, 100 * 1024};
@@ -990,27 +848,16 @@ static long before_request(alt_lb *lb, const char *op, const char *json,
     hd = curl_slist_append(hd, target);
     if (!h || !hd)
         die("out of memory");
-    memset(w, 0, sizeof *w);
     curl_easy_setopt(h, CURLOPT_URL, alt_lb_url(lb));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, json);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
-    curl_easy_setopt(h, CURLOPT_DEBUGDATA, w);
-    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    count_wire(h, w, 5000L);
     if (alt_curl_prepare(lb, h) != ALT_OK)
         die("alt_curl_prepare");
-    CURLcode res = curl_easy_perform(h);
-    long code = 0;
-    curl_off_t rs = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &rs);
-    *reqsize = (long)rs;
+    long code = perform_sized(h, reqsize);
     curl_easy_cleanup(h);
     curl_slist_free_all(hd);
-    return res == CURLE_OK ? code : -1;
+    return code;
 }
 
 static int bytes_pass(bool auth)
@@ -1099,6 +946,7 @@ int main(int argc, char **argv)
                 "[key=value...]\n(run them with test/bench/run.sh)\n");
         return 2;
     }
+    bench_init("request_bench", 2, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         die("curl_global_init");

@@ -37,12 +37,12 @@
 #include <alternator_lb.h>
 #include <curl/curl.h>
 
+#include "bench_util.h"
 #include "cluster.h"
 #include "cpu_load.h"
 
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,49 +55,12 @@
 
 static const char *body = "{}";
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static const char *arg(int argc, char **argv, const char *key, const char *def)
-{
-    size_t len = strlen(key);
-    for (int i = 1; i < argc; i++)
-        if (strncmp(argv[i], key, len) == 0 && argv[i][len] == '=')
-            return argv[i] + len + 1;
-    return def;
-}
-
-static long arg_long(int argc, char **argv, const char *key, long def)
-{
-    const char *v = arg(argc, argv, key, NULL);
-    return v ? strtol(v, NULL, 10) : def;
-}
-
 static tc_cluster *cluster;
 
-static void die(const char *what)
+/* die()'s last words (bench_init). */
+static void stop_cluster(void)
 {
-    fprintf(stderr, "tail_bench: %s\n", what);
     tc_stop(cluster);
-    exit(2);
-}
-
-static bool pin_self(int cpu)
-{
-    if (cpu < 0 || cpu >= CPU_SETSIZE)
-        return false;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-    if (rc != 0)
-        fprintf(stderr, "tail_bench: cannot pin to CPU %d: %s\n", cpu,
-                strerror(rc));
-    return rc == 0;
 }
 
 /* Load from the rest of the machine: the busy time of the CPU client and
@@ -580,17 +543,6 @@ static long warm_cluster(int port, int nodes, int conc, double max_s)
     return failed;
 }
 
-static double median_of(double *v, int n)
-{
-    for (int i = 1; i < n; i++) /* insertion sort: n is tiny */
-        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* The repetitions of one configuration: medians of the rates and
  * percentiles, the p99 range, the slow node's share of all measured
  * requests, the worst others' load, the failures and tries summed. */
@@ -622,10 +574,10 @@ static struct result aggregate(const struct result *runs, int n)
         a.p99_lo = r->p99 < a.p99_lo ? r->p99 : a.p99_lo;
         a.p99_hi = r->p99 > a.p99_hi ? r->p99 : a.p99_hi;
     }
-    a.rps = median_of(v[0], n);
-    a.p50 = median_of(v[1], n);
-    a.p99 = median_of(v[2], n);
-    a.p999 = median_of(v[3], n);
+    a.rps = median(v[0], n);
+    a.p50 = median(v[1], n);
+    a.p99 = median(v[2], n);
+    a.p999 = median(v[3], n);
     a.share = a.n ? slow_reqs / (double)a.n : 0;
     a.reps = n;
     return a;
@@ -748,6 +700,7 @@ static void print_spread_row(const struct spread_row *o, const char *kind,
 
 int main(int argc, char **argv)
 {
+    bench_init("tail_bench", 1, stop_cluster);
     long requests = arg_long(argc, argv, "requests", 20000);
     long requests_list = arg_long(argc, argv, "requests_list", 10000);
     long warmup = arg_long(argc, argv, "warmup", 1000);
