@@ -472,7 +472,8 @@ static int nservers;
 struct mloop {
     alt_lb *lb;
     enum how how;
-    const struct body *b; /* NKEYS bodies */
+    const struct body *b; /* nkeys bodies */
+    int nkeys;
     int conc;
     long warmup, measure;
     /* out */
@@ -505,7 +506,7 @@ static void run_multi(struct mloop *L)
     struct cpu_snap s0, s1;
     cpu_snap(&s0, -1, servers, nservers);
     for (int i = 0; i < L->conc && started < target; i++) {
-        prepare_one(L->how, L->lb, h[i], false, &L->b[started % NKEYS]);
+        prepare_one(L->how, L->lb, h[i], false, &L->b[started % L->nkeys]);
         curl_multi_add_handle(m, h[i]);
         started++;
         inflight++;
@@ -549,7 +550,8 @@ static void run_multi(struct mloop *L)
                 cpu_snap(&s1, -1, servers, nservers);
             }
             if (started < target) {
-                prepare_one(L->how, L->lb, e, false, &L->b[started % NKEYS]);
+                prepare_one(L->how, L->lb, e, false,
+                            &L->b[started % L->nkeys]);
                 curl_multi_add_handle(m, e);
                 started++;
                 inflight++;
@@ -601,6 +603,48 @@ static long one_request(alt_lb *lb, enum how how, bool get,
 /* cpu: client CPU per request at concurrency 8, by hand vs request-aware    */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Conditional PutItems whose keys key-route affinity sends to each of the
+ * 6 nodes alike, per_node each, found by sending candidates once and
+ * reading CURLINFO_PRIMARY_IP. A few keys drawn as they come load the
+ * nodes unevenly (the 64 of make_bodies(): 8 to 13 a node), which changes
+ * the loop's CPU per request apart from what preparing costs; a workload
+ * of many keys evens out, as these do by construction. Returns how many
+ * it found (6 * per_node unless candidates ran out).
+ */
+static int balanced_bodies(int port, int per_node, struct body *out)
+{
+    alt_lb *lb = new_lb(port, false, ALT_AFFINITY_RMW, 0, true);
+    CURL *e = curl_easy_init();
+    if (!e)
+        die("curl_easy_init");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    int count[7] = {0}, n = 0;
+    for (int k = 0; k < 4000 && n < 6 * per_node; k++) {
+        struct body b = {malloc(2048), 0};
+        if (!b.p)
+            die("out of memory");
+        b.len = make_put(b.p, 2048, 1024, k, false);
+        char *ip = NULL;
+        int node = 0;
+        if (alt_curl_perform_request(lb, e, "PutItem", b.p, b.len, NULL, 0)
+                == CURLE_OK
+            && curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK
+            && ip && strncmp(ip, "127.0.0.", 8) == 0)
+            node = atoi(ip + 8);
+        if (node >= 1 && node <= 6 && count[node] < per_node) {
+            count[node]++;
+            out[n++] = b;
+        } else {
+            free(b.p);
+        }
+    }
+    alt_curl_release(lb, e);
+    curl_easy_cleanup(e);
+    alt_lb_free(lb);
+    return n;
+}
+
 static int cmd_cpu(int argc, char **argv)
 {
     int port = (int)arg_long(argc, argv, "port", 0);
@@ -610,16 +654,29 @@ static int cmd_cpu(int argc, char **argv)
     long warmup = arg_long(argc, argv, "warmup", 1000);
     pin_self((int)arg_long(argc, argv, "cpu", 0));
     nservers = parse_pids(arg(argc, argv, "servers", ""), servers, 16);
+    bool balanced = arg_long(argc, argv, "balanced", 0) != 0;
     if (!port || passes < 1 || passes > MAXRUNS || conc < 1 || conc > 64)
         die("cpu: port= needed; passes 1..64; conc 1..64");
     hand_lists();
     static struct body b[NKEYS];
-    make_bodies(b, NKEYS, 1024, false, false);
+    int nkeys = NKEYS;
+    if (balanced)
+        nkeys = balanced_bodies(port, NKEYS / 6, b);
+    else
+        make_bodies(b, NKEYS, 1024, false, false);
+    if (nkeys < 6)
+        die("cpu: no keys");
 
     double ratio[MAXRUNS], cpu_h[MAXRUNS], cpu_r[MAXRUNS];
     long failed = 0, size_h = 0, size_r = 0;
-    printf("### 8b. Client CPU per request at concurrency %d: request-aware "
-           "vs by hand\n\n", conc);
+    printf("### 8b%s. Client CPU per request at concurrency %d: request-aware "
+           "vs by hand%s\n\n", balanced ? "'" : "", conc,
+           balanced ? ", keys spread evenly over the nodes" : "");
+    if (balanced)
+        printf("The keys: %d conditional PutItems, %d for each node, found by "
+               "sending candidates once (balanced_bodies()): the nodes get "
+               "the same load, as with a workload of many keys; the 64 keys "
+               "above load them 8 to 13.\n\n", nkeys, nkeys / 6);
     printf("A curl multi loop (alt_multi_attach, alt_multi_info_read) keeping "
            "%d PutItems in flight against run.sh's nginx, 6 nodes; %ld "
            "requests of warm-up, then %ld measured; client CPU = "
@@ -632,7 +689,7 @@ static int cmd_cpu(int argc, char **argv)
            "(CURLINFO_REQUEST_SIZE below). The two run back to back in each "
            "pass (order alternating); ratio = request-aware / by hand within "
            "the pass. Others = CPU used by other processes meanwhile, in "
-           "cores.\n\n", conc, warmup, requests, b[0].len, NKEYS);
+           "cores.\n\n", conc, warmup, requests, b[0].len, nkeys);
     printf("| pass | by hand: us/request | request-aware: us/request | "
            "ratio | requests/s (hand, aware) | others (hand, aware) |\n"
            "|---|---|---|---|---|---|\n");
@@ -645,6 +702,7 @@ static int cmd_cpu(int argc, char **argv)
             l->lb = new_lb(port, false, ALT_AFFINITY_RMW, 0, true);
             l->how = which ? REQUEST : BY_HAND;
             l->b = b;
+            l->nkeys = nkeys;
             l->conc = conc;
             l->warmup = warmup;
             l->measure = requests;
@@ -671,7 +729,7 @@ static int cmd_cpu(int argc, char **argv)
            "body): by hand %ld, request-aware %ld bytes. Failed: %ld.\n\n",
            median(cpu_h, passes), median(cpu_r, passes),
            median(ratio, passes), size_h, size_r, failed);
-    free_bodies(b, NKEYS);
+    free_bodies(b, nkeys);
     return failed || prep_bad ? 1 : 0;
 }
 
@@ -699,6 +757,7 @@ static int cmd_instr(int argc, char **argv)
                   0, true);
     l.how = strcmp(how, "hand") == 0 ? BY_HAND : REQUEST;
     l.b = b;
+    l.nkeys = NKEYS;
     run_multi(&l);
     alt_lb_free(l.lb);
     free_bodies(b, NKEYS);

@@ -257,6 +257,8 @@ for part in $parts; do
         done
         log "part 8b: client CPU per request, request-aware vs by hand"
         "$rb" cpu port=$p6 cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
+        log "part 8b': the same with the keys spread evenly over the nodes"
+        "$rb" cpu port=$p6 cpu=0 balanced=1 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         log "part 8c: compression"
         "$rb" zip port=$p6 cpu=0 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         stop_all
