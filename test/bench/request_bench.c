@@ -479,6 +479,7 @@ struct mloop {
     /* out */
     double cpu, secs, foreign;
     long failed, reqsize; /* CURLINFO_REQUEST_SIZE of the last request */
+    long connects;        /* new connections while measuring */
     char first_error[128];
 };
 
@@ -539,6 +540,10 @@ static void run_multi(struct mloop *L)
             curl_off_t rs = 0;
             curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &rs);
             L->reqsize = (long)rs;
+            long nc = 0;
+            curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nc);
+            if (done >= L->warmup)
+                L->connects += nc;
             if (++done == L->warmup) {
                 t_start = now_ns();
                 c_start = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
@@ -691,8 +696,9 @@ static int cmd_cpu(int argc, char **argv)
            "the pass. Others = CPU used by other processes meanwhile, in "
            "cores.\n\n", conc, warmup, requests, b[0].len, nkeys);
     printf("| pass | by hand: us/request | request-aware: us/request | "
-           "ratio | requests/s (hand, aware) | others (hand, aware) |\n"
-           "|---|---|---|---|---|---|\n");
+           "ratio | requests/s (hand, aware) | others (hand, aware) | "
+           "new connections (hand, aware) |\n"
+           "|---|---|---|---|---|---|---|\n");
     for (int p = 0; p < passes; p++) {
         struct mloop L[2];
         for (int k = 0; k < 2; k++) {
@@ -718,10 +724,11 @@ static int cmd_cpu(int argc, char **argv)
         ratio[p] = L[1].cpu / L[0].cpu;
         size_h = L[0].reqsize;
         size_r = L[1].reqsize;
-        printf("| %d | %.2f | %.2f | %.3f | %.0f, %.0f | %.2f, %.2f |\n",
+        printf("| %d | %.2f | %.2f | %.3f | %.0f, %.0f | %.2f, %.2f | "
+               "%ld, %ld |\n",
                p + 1, L[0].cpu, L[1].cpu, ratio[p],
                (double)requests / L[0].secs, (double)requests / L[1].secs,
-               L[0].foreign, L[1].foreign);
+               L[0].foreign, L[1].foreign, L[0].connects, L[1].connects);
         fflush(stdout);
     }
     printf("\nMedian: by hand %.2f us, request-aware %.2f us per request; "
