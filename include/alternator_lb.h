@@ -590,15 +590,19 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  *  - CURLOPT_URL to alt_lb_url();
  *  - CURLOPT_POSTFIELDSIZE_LARGE and CURLOPT_POSTFIELDS to body (len
  *    bytes, not copied: it must stay valid and unchanged until the
- *    transfer and every retry of it are over, as for CURLOPT_POSTFIELDS),
- *    or to a gzip copy of it owned by the handle's record when
+ *    transfer and every retry of it are over, as for CURLOPT_POSTFIELDS;
+ *    the option stays set after that, as libcurl's options do, so set
+ *    your own before you reuse the handle for another request), or to a
+ *    gzip copy of it owned by the handle's record when
  *    alt_lb_set_compression() says so;
  *  - CURLOPT_HTTPHEADER to the library's headers for this request -
  *    Content-Type: application/x-amz-json-1.0, X-Amz-Target, and
  *    Content-Encoding: gzip when compressed - followed by your own list
  *    of headers (may be NULL; tracing headers, for instance). Your list is
- *    linked, not copied: keep it valid and unchanged until the transfer is
- *    over, and free it yourself after that. Do not repeat the library's
+ *    linked, not copied: keep it valid and unchanged until the transfer
+ *    and its retries are over (its outcome recorded: alt_multi_info_read(),
+ *    alt_curl_done(), alt_curl_perform_request()); then the library's
+ *    nodes no longer link it, and you may free it. Do not repeat the library's
  *    headers in it. The Accept and Expect headers libcurl would add are
  *    removed (Alternator reads neither; Expect would make libcurl wait
  *    for a 100 Continue before a body over 1 MiB);
@@ -697,8 +701,9 @@ ALT_EXTERN alt_code alt_lb_set_affinity(alt_lb *lb, alt_affinity mode);
  * later refreshes, 1 s after the first failure, doubling up to 60 s.
  * Strings are copied. At most 1024 tables are remembered; requests for
  * others go the normal way. May be called at any time, from any thread.
- * Errors: ALT_E_INVALID_ARG (NULL or empty table, empty attribute, names
- * over 255 bytes), ALT_E_NOMEM, ALT_E_STATE (1024 tables known).
+ * Errors: ALT_E_INVALID_ARG (table NULL or not a DynamoDB table name: 3
+ * to 255 of [A-Za-z0-9_.-]; attribute empty or over 255 bytes),
+ * ALT_E_NOMEM, ALT_E_STATE (1024 tables known).
  * Since 0.4.0.
  */
 ALT_EXTERN alt_code alt_lb_set_partition_key(alt_lb *lb, const char *table,

@@ -129,6 +129,10 @@ typedef struct alt__slot {
  * routed by its key (route.c). */
 typedef struct alt__req {
     struct curl_slist hdr[5];       /* the last one links the caller's */
+    unsigned last;                  /* hdr[last] is the last of them */
+    struct curl_slist *headers;     /* the caller's, linked while a request
+                                       of alt_curl_prepare_request() runs */
+    bool active;                    /* the handle's request is one of those */
     char target[sizeof "X-Amz-Target: " + ALT_MAX_OP];
     unsigned char *zbuf;            /* the compressed body */
     size_t zcap;
@@ -421,6 +425,10 @@ int alt__url_cmp(const alt__node *a, const alt__node *b);
 
 /* request.c */
 void alt__req_free(alt__req *req);
+/* Links (an attempt starts) or unlinks (it was recorded) the caller's
+ * header list after the library's; a no-op unless the handle's request
+ * came from alt_curl_prepare_request(). */
+void alt__req_link(alt__slot *slot, bool link);
 void alt__free_zstreams(alt_lb *lb);
 
 /* tables.c: partition keys by table, and the DescribeTable that learns

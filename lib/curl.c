@@ -148,8 +148,10 @@ alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
     if (!lb || !easy || (flags & ~ALT_IDEMPOTENT))
         return ALT_E_INVALID_ARG;
     alt__freeze(lb);
-    return alt__prepare_slot(lb, easy, alt__slot_for(lb, easy), flags, retry,
-                             in_loop, NULL);
+    alt__slot *slot = alt__slot_for(lb, easy);
+    if (slot && slot->req && !retry)
+        slot->req->active = false; /* a request the caller built */
+    return alt__prepare_slot(lb, easy, slot, flags, retry, in_loop, NULL);
 }
 
 alt_code alt__prepare_slot(alt_lb *lb, CURL *easy, alt__slot *slot,
@@ -169,6 +171,8 @@ alt_code alt__prepare_slot(alt_lb *lb, CURL *easy, alt__slot *slot,
             slot->affine = seed != NULL;
             if (seed)
                 slot->seed = *seed;
+        } else {
+            alt__req_link(slot, true);
         }
         slot->attempts++;
         slot->verdict = ALT_FINAL;
@@ -250,6 +254,7 @@ alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result)
                                                    : 1);
         alt__http_answer(lb, node, status);
     }
+    alt__req_link(slot, false);
     /* Last: until now the pin kept the record from being reused. */
     atomic_store(&slot->node, NULL);
     return slot;

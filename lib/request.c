@@ -52,8 +52,12 @@ static alt__zstream *zstream_take(alt_lb *lb)
     if (s)
         lb->zfree = s->next;
     pthread_mutex_unlock(&lb->z_mu);
-    if (s)
-        return deflateReset(&s->z) == Z_OK ? s : NULL;
+    if (s && deflateReset(&s->z) == Z_OK)
+        return s;
+    if (s) { /* never seen: zlib refuses a reset only of a broken stream */
+        deflateEnd(&s->z);
+        free(s);
+    }
     if (!(s = calloc(1, sizeof *s)))
         return NULL;
     /* windowBits 15 + 16: a gzip wrapper, as Content-Encoding: gzip says. */
@@ -179,7 +183,19 @@ static void set_headers(alt__req *req, const char *op, size_t oplen,
         req->hdr[n++].data = (char *)(uintptr_t)no_expect;
     for (size_t i = 0; i + 1 < n; i++)
         req->hdr[i].next = &req->hdr[i + 1];
+    req->last = (unsigned)(n - 1);
+    req->headers = headers;
     req->hdr[n - 1].next = headers;
+}
+
+/* The caller's list is needed only while its request runs: once the
+ * outcome is recorded, the handle (which keeps CURLOPT_HTTPHEADER pointing
+ * at hdr) no longer reaches it, so that the caller may free it then. */
+void alt__req_link(alt__slot *slot, bool link)
+{
+    alt__req *req = slot->req;
+    if (req && req->active)
+        req->hdr[req->last].next = link ? req->headers : NULL;
 }
 
 /* in_loop: as alt__prepare()'s. */
@@ -221,6 +237,7 @@ static alt_code prepare_request(alt_lb *lb, CURL *easy, const char *operation,
         }
     }
     set_headers(req, operation, oplen, gzip, size, headers);
+    req->active = true;
     if (curl_easy_setopt(easy, CURLOPT_URL, lb->url) != CURLE_OK
         || curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                             (curl_off_t)size) != CURLE_OK

@@ -213,7 +213,7 @@ static alt__node *describe_target(alt_lb *lb, int64_t now)
     size_t start = atomic_fetch_add(&lb->refresh_rr, 1);
     for (size_t i = 0; i < n; i++) {
         alt__node *node = atomic_load(&lb->live[(start + i) % n]);
-        if (!alt__node_out(node, now))
+        if (alt__in_rotation(lb, node, now))
             return node;
     }
     return n ? atomic_load(&lb->live[start % n]) : NULL;

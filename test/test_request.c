@@ -446,7 +446,91 @@ static void bad_bodies(void)
     alt_lb_free(lb);
 }
 
-/* Waits until lb knows kvs's partition key, driving requests by go(). */
+/* Once the transfer is over, the caller's header list may go: the handle,
+ * reused for a request built by hand, no longer reaches it. */
+static void headers_after_transfer(void)
+{
+    alt_lb *lb = new_lb();
+    REQUIRE(alt_lb_refresh(lb) == ALT_OK);
+    tu_reply r;
+    sent s;
+    CURL *e = new_easy(&r, &s);
+    struct curl_slist *mine = curl_slist_append(NULL, "X-Trace-Id: freed-after");
+    REQUIRE(mine);
+    CHECK_EQ(alt_curl_perform_request(lb, e, "ListTables", "{}", 2, mine, 0),
+             CURLE_OK);
+    CHECK(has_header(&s, "X-Trace-Id: freed-after"));
+    curl_slist_free_all(mine);
+    memset(&r, 0, sizeof r);
+    memset(&s, 0, sizeof s);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{}");
+    CHECK_EQ(alt_curl_perform(lb, e), CURLE_OK);
+    tu_collect(e, &r);
+    CHECK_EQ(r.status, 200);
+    CHECK(!has_header(&s, "X-Trace-Id"));
+    alt_curl_release(lb, e);
+    curl_easy_cleanup(e);
+    alt_lb_free(lb);
+}
+
+/* A node back from quarantine takes one routed request on trial; another
+ * one for the same key meanwhile goes where the plan goes without it. And
+ * a routed request retried after a refused connection carries the
+ * caller's headers again. */
+static void affine_trial(void)
+{
+    alt_lb *lb = new_lb();
+    REQUIRE(alt_lb_set_partition_key(lb, "kvs", "pk") == ALT_OK);
+    REQUIRE(alt_lb_set_health(lb, 5, 3, 200, 200, 50) == ALT_OK);
+    REQUIRE(alt_lb_refresh(lb) == ALT_OK);
+    tu_reply r, rb;
+    sent s, sb;
+    CURL *e = new_easy(&r, &s), *eb = new_easy(&rb, &sb);
+    char body[512], bodyb[512];
+    CHECK_EQ(put_on(lb, e, "key7", 1, 3), 1);
+
+    REQUIRE(tc_cmd(cluster, NULL, 0, "kill 3") == 0);
+    struct curl_slist *mine = curl_slist_append(NULL, "X-Trace-Id: retried");
+    REQUIRE(mine);
+    conditional_put(body, sizeof body, "key7", 100);
+    memset(&r, 0, sizeof r);
+    CHECK_EQ(alt_curl_perform_request(lb, e, "PutItem", body, strlen(body),
+                                      mine, 0), CURLE_OK);
+    tu_collect(e, &r);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(node_of(&r), 2);
+    CHECK(has_header(&s, "X-Trace-Id: retried")); /* the retry's headers */
+    curl_slist_free_all(mine);
+
+    REQUIRE(tc_cmd(cluster, NULL, 0, "revive 3") == 0);
+    tu_sleep_ms(400); /* the 200 ms back-off is over; no refresh runs */
+    conditional_put(body, sizeof body, "key7", 101);
+    conditional_put(bodyb, sizeof bodyb, "key7", 102);
+    REQUIRE(alt_curl_prepare_request(lb, e, "PutItem", body, strlen(body),
+                                     NULL, 0) == ALT_OK);
+    REQUIRE(alt_curl_prepare_request(lb, eb, "PutItem", bodyb, strlen(bodyb),
+                                     NULL, 0) == ALT_OK);
+    memset(&r, 0, sizeof r);
+    memset(&rb, 0, sizeof rb);
+    CURLcode ra = curl_easy_perform(e), rcb = curl_easy_perform(eb);
+    alt_curl_done(lb, e, ra);
+    alt_curl_done(lb, eb, rcb);
+    tu_collect(e, &r);
+    tu_collect(eb, &rb);
+    CHECK_EQ(ra, CURLE_OK);
+    CHECK_EQ(rcb, CURLE_OK);
+    CHECK_EQ(node_of(&r), 3);  /* the trial */
+    CHECK_EQ(node_of(&rb), 4); /* the plan without node 3 */
+    CHECK_EQ(put_on(lb, e, "key7", 3, 3), 3); /* the trial brought it back */
+
+    alt_curl_release(lb, e);
+    alt_curl_release(lb, eb);
+    curl_easy_cleanup(e);
+    curl_easy_cleanup(eb);
+    alt_lb_free(lb);
+}
+
+/* Whether lb knows kvs's partition key. */
 static int learnt(alt_lb *lb)
 {
     char buf[16];
@@ -597,6 +681,8 @@ int main(void)
     RUN(learn_easy);
     RUN(learn_thread);
     RUN(learn_multi);
+    RUN(headers_after_transfer);
+    RUN(affine_trial);  /* kills and revives node 3 */
     RUN(affinity_easy); /* last: kills and revives node 3 */
     tc_stop(cluster);
     curl_global_cleanup();
