@@ -649,10 +649,15 @@ ALT_EXTERN alt_code alt_curl_prepare_request(alt_lb *lb, CURL *easy,
                                              unsigned flags);
 
 /* alt_curl_prepare_request(), then the transfer and its retries, as
- * alt_curl_perform(): for easy mode. Returns what alt_curl_perform()
- * returns; CURLE_BAD_FUNCTION_ARGUMENT where alt_curl_prepare_request()
- * would give ALT_E_INVALID_ARG or ALT_E_CURL, CURLE_OUT_OF_MEMORY where
- * it would give ALT_E_NOMEM. Since 0.4.0. */
+ * alt_curl_perform(): for easy mode. body and headers must stay valid
+ * until it returns; after that the caller's list may be freed (the
+ * handle's CURLOPT_POSTFIELDS still points at body: see
+ * alt_curl_prepare_request()). Returns what alt_curl_perform() returns;
+ * CURLE_BAD_FUNCTION_ARGUMENT where alt_curl_prepare_request() would give
+ * ALT_E_INVALID_ARG or ALT_E_CURL, CURLE_OUT_OF_MEMORY where it would give
+ * ALT_E_NOMEM. Thread-safe as long as each thread uses its own easy
+ * handle; calls only the handle's own callbacks, on the calling thread.
+ * Since 0.4.0. */
 ALT_EXTERN CURLcode alt_curl_perform_request(alt_lb *lb, CURL *easy,
                                              const char *operation,
                                              const char *body, size_t len,

@@ -175,7 +175,7 @@ typedef struct alt__job {
     bool round_over;                /* its /localnodes part, in multi.c */
     unsigned describes;             /* started after this round */
     char *post;                     /* DescribeTable's body */
-    struct curl_slist hdr[4];
+    struct alt__req req;            /* ... and its headers (request.c) */
     char errbuf[CURL_ERROR_SIZE];
     struct alt__job *next;          /* lb->jobs */
     struct alt__job *idle_next;     /* lb->idle_jobs */
@@ -415,6 +415,8 @@ alt_code alt__prepare_slot(alt_lb *lb, CURL *easy, alt__slot *slot,
                            const int64_t *seed);
 /* The transfer prepared on easy, and its retries, as alt_curl_perform(). */
 CURLcode alt__perform_prepared(alt_lb *lb, CURL *easy);
+/* Sets (on) or unsets the SigV4 options: lb's credentials, or none. */
+CURLcode alt__set_sigv4(const alt_lb *lb, CURL *easy, bool on);
 /* Records the outcome of the attempt on easy; its slot, or NULL. */
 alt__slot *alt__record(alt_lb *lb, CURL *easy, CURLcode result);
 
@@ -425,6 +427,11 @@ int alt__url_cmp(const alt__node *a, const alt__node *b);
 
 /* request.c */
 void alt__req_free(alt__req *req);
+/* Builds in req the header list of a DynamoDB request: Content-Type,
+ * X-Amz-Target, Content-Encoding when gzip, the removals of Accept and
+ * (for a body over libcurl's threshold) Expect, then headers. */
+void alt__request_headers(alt__req *req, const char *op, size_t oplen,
+                          bool gzip, size_t size, struct curl_slist *headers);
 /* Links (an attempt starts) or unlinks (it was recorded) the caller's
  * header list after the library's; a no-op unless the handle's request
  * came from alt_curl_prepare_request(). */

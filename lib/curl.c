@@ -142,6 +142,19 @@ static bool set_timeouts(alt_lb *lb, CURL *easy, alt__slot *slot, bool retry)
     return true;
 }
 
+CURLcode alt__set_sigv4(const alt_lb *lb, CURL *easy, bool on)
+{
+    CURLcode rc = curl_easy_setopt(easy, CURLOPT_AWS_SIGV4,
+                                   on ? lb->sigv4_param : NULL);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(easy, CURLOPT_USERNAME,
+                              on ? lb->access_key : NULL);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(easy, CURLOPT_PASSWORD,
+                              on ? lb->secret_key : NULL);
+    return rc;
+}
+
 alt_code alt__prepare(alt_lb *lb, CURL *easy, unsigned flags, bool retry,
                       bool in_loop)
 {
@@ -188,9 +201,7 @@ alt_code alt__prepare_slot(alt_lb *lb, CURL *easy, alt__slot *slot,
     bool ok = curl_easy_setopt(easy, CURLOPT_CONNECT_TO, &node->connect_to)
               == CURLE_OK;
     if (ok && lb->sigv4) {
-        ok = curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, lb->sigv4_param) == CURLE_OK
-             && curl_easy_setopt(easy, CURLOPT_USERNAME, lb->access_key) == CURLE_OK
-             && curl_easy_setopt(easy, CURLOPT_PASSWORD, lb->secret_key) == CURLE_OK;
+        ok = alt__set_sigv4(lb, easy, true) == CURLE_OK;
         if (slot)
             slot->set_sigv4 = true;
     }
@@ -353,11 +364,8 @@ void alt_curl_release(alt_lb *lb, CURL *easy)
     if (!slot)
         return;
     curl_easy_setopt(easy, CURLOPT_CONNECT_TO, (struct curl_slist *)NULL);
-    if (slot->set_sigv4) {
-        curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, (char *)NULL);
-        curl_easy_setopt(easy, CURLOPT_USERNAME, (char *)NULL);
-        curl_easy_setopt(easy, CURLOPT_PASSWORD, (char *)NULL);
-    }
+    if (slot->set_sigv4)
+        alt__set_sigv4(lb, easy, false);
     if (slot->set_timeout)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 0L);
     if (slot->set_connect)

@@ -122,13 +122,7 @@ alt_code alt__job_setup(alt_lb *lb, alt__job *job, alt__node *target)
         if (curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L) != CURLE_OK
             || curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
                                 (struct curl_slist *)NULL) != CURLE_OK
-            || (lb->sigv4
-                && (curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, (char *)NULL)
-                        != CURLE_OK
-                    || curl_easy_setopt(easy, CURLOPT_USERNAME, (char *)NULL)
-                           != CURLE_OK
-                    || curl_easy_setopt(easy, CURLOPT_PASSWORD, (char *)NULL)
-                           != CURLE_OK)))
+            || (lb->sigv4 && alt__set_sigv4(lb, easy, false) != CURLE_OK))
             return ALT_E_NOMEM;
         job->posted = false;
     }

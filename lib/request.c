@@ -151,14 +151,11 @@ static bool valid_op(const char *op, size_t len)
 /* libcurl sends "Expect: 100-continue" with a POST body over 1 MiB. */
 #define EXPECT_THRESHOLD (1024 * 1024)
 
-/* Links the headers of this request: Content-Type, X-Amz-Target,
- * Content-Encoding when compressed, the removal of Accept, the removal of
- * Expect when libcurl would add it, then the caller's. A removal costs
- * nothing but with libcurl 7.x and SigV4, whose signature lists it
- * ("accept;" in SignedHeaders: still 6 bytes less than the header).
- * The texts are constants or req->target. */
-static void set_headers(alt__req *req, const char *op, size_t oplen,
-                        bool gzip, size_t size, struct curl_slist *headers)
+/* A removal costs nothing but with libcurl 7.x and SigV4, whose
+ * signature lists it ("accept;" in SignedHeaders: still 6 bytes less than
+ * the header). The texts are constants or req->target. */
+void alt__request_headers(alt__req *req, const char *op, size_t oplen,
+                          bool gzip, size_t size, struct curl_slist *headers)
 {
     static const char content_type[] =
         "Content-Type: application/x-amz-json-1.0";
@@ -236,7 +233,7 @@ static alt_code prepare_request(alt_lb *lb, CURL *easy, const char *operation,
             gzip = true;
         }
     }
-    set_headers(req, operation, oplen, gzip, size, headers);
+    alt__request_headers(req, operation, oplen, gzip, size, headers);
     req->active = true;
     if (curl_easy_setopt(easy, CURLOPT_URL, lb->url) != CURLE_OK
         || curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -221,27 +221,19 @@ static alt__node *describe_target(alt_lb *lb, int64_t now)
 
 static CURLcode set_request(alt_lb *lb, alt__job *job)
 {
-    static const char *const texts[] = {
-        "Content-Type: application/x-amz-json-1.0",
-        "X-Amz-Target: DynamoDB_20120810.DescribeTable", "Accept:", "Expect:"};
-    for (size_t i = 0; i < 4; i++) {
-        job->hdr[i].data = (char *)(uintptr_t)texts[i];
-        job->hdr[i].next = i + 1 < 4 ? &job->hdr[i + 1] : NULL;
-    }
+    size_t len = strlen(job->post);
+    alt__request_headers(&job->req, "DescribeTable", 13, false, len, NULL);
     CURL *easy = job->easy;
     CURLcode rc = CURLE_OK;
 #define SET(opt, val) \
     if (rc == CURLE_OK) rc = curl_easy_setopt(easy, opt, val)
     SET(CURLOPT_URL, lb->url);
-    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(job->post));
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     SET(CURLOPT_POSTFIELDS, job->post);
-    SET(CURLOPT_HTTPHEADER, job->hdr);
-    if (lb->sigv4) {
-        SET(CURLOPT_AWS_SIGV4, lb->sigv4_param);
-        SET(CURLOPT_USERNAME, lb->access_key);
-        SET(CURLOPT_PASSWORD, lb->secret_key);
-    }
+    SET(CURLOPT_HTTPHEADER, job->req.hdr);
 #undef SET
+    if (rc == CURLE_OK && lb->sigv4)
+        rc = alt__set_sigv4(lb, easy, true);
     return rc;
 }
 
