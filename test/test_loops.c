@@ -50,6 +50,15 @@
  * A5: with alt_lb_refresh() first, 300 transfers added before the loop
  * runs (multi-app and multi-uv) spread evenly over the 3 nodes; without it
  * they all go to the seed, as the header documents.
+ *
+ * Request-aware (issue 9): the shapes that start requests as others end
+ * (ephiperfifo, multi-poll, 10-at-a-time), each request a conditional
+ * PutItem of one key prepared by alt_curl_prepare_request() instead (no
+ * partition key given): the library's DescribeTable runs inside the
+ * shape's loop like its /localnodes refresh, every request is reported
+ * once and none fails, and once the key is known every request goes to
+ * the node the oracle names (test/oracle: key7 over 127.0.0.1-3 -> 3).
+ * Each runs until 60 requests were prepared with the key known.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -95,6 +104,7 @@ typedef struct req {
     long status;
     int node;            /* 127.0.0.<node> answered; 0: none */
     long sock_calls;     /* socket callbacks that named its handle */
+    int keyed;           /* prepared with the partition key known */
 } req;
 
 typedef struct run {
@@ -111,6 +121,8 @@ typedef struct run {
     long killed_after;
     long long t0, t_end, deadline;
     int ended;           /* the loop ended by itself before the deadline */
+    int request_aware;   /* conditional PutItems by alt_curl_prepare_request */
+    int keyed;           /* requests started with the key known */
 } run;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -146,19 +158,50 @@ static run *run_new(const char *name, int nreq, int kill_at, int refresh)
     return r;
 }
 
+/* Request-aware runs end once this many were prepared with the key known
+ * (r->nreq is lowered to what was started then). */
+#define KEYED 60
+
 static int more(const run *r)
 {
     return r->started < r->nreq;
 }
 
+#define TABLE "loops"
+#define KEY_NODE 3 /* key7's node over the three (test/oracle) */
+static const char put_key7[] =
+    "{\"TableName\":\"" TABLE "\",\"Item\":{\"pk\":{\"S\":\"key7\"}},"
+    "\"ConditionExpression\":\"attribute_not_exists(nope)\"}";
+
+static int key_known(alt_lb *lb)
+{
+    char buf[8];
+    return alt_lb_partition_key(lb, TABLE, buf, sizeof buf) == ALT_OK;
+}
+
 /* The caller's request on easy: a ListTables with q as CURLOPT_PRIVATE,
- * then the documented line before each add. */
+ * then the documented line before each add; or, request-aware, the
+ * conditional PutItem by alt_curl_prepare_request(). */
 static req *req_start(run *r, CURL *easy)
 {
     REQUIRE(r->started < r->nreq);
     req *q = &r->reqs[r->started++];
     q->easy = easy;
     q->got = 0;
+    if (r->request_aware) {
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(easy, CURLOPT_WRITEDATA, q);
+        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, q);
+        q->keyed = key_known(r->lb);
+        r->keyed += q->keyed;
+        if (r->keyed == KEYED)
+            r->nreq = r->started;
+        CHECK_EQ(alt_curl_prepare_request(r->lb, easy, "PutItem", put_key7,
+                                          sizeof put_key7 - 1, NULL, 0),
+                 ALT_OK);
+        return q;
+    }
     struct curl_slist *h = NULL;
     h = curl_slist_append(h, "Content-Type: application/x-amz-json-1.0");
     h = curl_slist_append(h, "X-Amz-Target: DynamoDB_20120810.ListTables");
@@ -1158,6 +1201,82 @@ static void check_spread(run *r, int refreshed)
     }
 }
 
+/* The request-aware runs: all reported once, none failed, the key learnt
+ * in the loop, and every request prepared after that on the key's node. */
+static void check_request_aware(run *r)
+{
+    check_run(r);
+    long keyed = 0, on_node = 0;
+    for (int i = 0; i < r->started; i++) {
+        keyed += r->reqs[i].keyed;
+        on_node += r->reqs[i].keyed && r->reqs[i].node == KEY_NODE;
+    }
+    fprintf(stderr, "  %s, request-aware: %ld requests before the key was "
+            "known%s; %ld prepared after, %ld of them on node %d\n",
+            r->name, r->started - keyed,
+            key_known(r->lb) ? "" : " (NOT learnt)", keyed, on_node,
+            KEY_NODE);
+    CHECK(key_known(r->lb));
+    CHECK_EQ(keyed, KEYED);
+    CHECK_EQ(on_node, keyed);
+}
+
+static run *request_run(const char *name)
+{
+    run *r = run_new(name, 20 * NREQ, -1, 1);
+    r->request_aware = 1;
+    /* Refreshes (and so DescribeTable) every 50 ms while requests flow. */
+    REQUIRE(alt_lb_set_refresh_interval(r->lb, 50, 60000) == ALT_OK);
+    return r;
+}
+
+static void a6_request_ephiperfifo(void)
+{
+    run *r = request_run("ephiperfifo");
+    loop_ephiperfifo(r, 8);
+    check_request_aware(r);
+    run_free(r);
+}
+
+static void a6_request_multi_poll(void)
+{
+    run *r = request_run("multi-poll");
+    loop_poll(r, 0);
+    check_request_aware(r);
+    run_free(r);
+}
+
+static void a6_request_ten_at_a_time(void)
+{
+    run *r = request_run("10-at-a-time");
+    loop_ten_at_a_time(r);
+    check_request_aware(r);
+    run_free(r);
+}
+
+static void create_table(void)
+{
+    tu_reply rep;
+    REQUIRE(tu_plain_call(tc_port(cl), "CreateTable",
+                          "{\"TableName\":\"" TABLE "\",\"KeySchema\":[{"
+                          "\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}],"
+                          "\"AttributeDefinitions\":[{\"AttributeName\":\"pk\","
+                          "\"AttributeType\":\"S\"}],"
+                          "\"BillingMode\":\"PAY_PER_REQUEST\"}", &rep)
+            == CURLE_OK);
+    REQUIRE(rep.status == 200);
+    long long deadline = tu_now_ms() + 10000;
+    while (tu_now_ms() < deadline) {
+        REQUIRE(tu_plain_call(tc_port(cl), "DescribeTable",
+                              "{\"TableName\":\"" TABLE "\"}", &rep)
+                == CURLE_OK);
+        if (strstr(rep.body, "\"TableStatus\":\"ACTIVE\""))
+            return;
+        tu_sleep_ms(50);
+    }
+    REQUIRE(!"table never became ACTIVE");
+}
+
 static void a5_cold_start_multi_app(void)
 {
     for (int refresh = 1; refresh >= 0; refresh--) {
@@ -1192,6 +1311,10 @@ int main(void)
     RUN(a2_two_dead_nodes);
     RUN(a5_cold_start_multi_app);
     RUN(a5_cold_start_multi_uv);
+    create_table();
+    RUN(a6_request_ephiperfifo);
+    RUN(a6_request_multi_poll);
+    RUN(a6_request_ten_at_a_time);
     fprintf(stderr, "  all in %lld ms\n", tu_now_ms() - t0);
     tc_stop(cl);
     curl_global_cleanup();
