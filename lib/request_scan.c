@@ -176,6 +176,19 @@ static inline uint64_t zero_bytes(uint64_t x)
  * byte, 8 bytes a step a fraction of that. */
 static ALWAYS_INLINE const char *string_end(const char *p, const char *end)
 {
+#ifdef __SSE2__
+    /* Most strings of a request are names and short values that end
+     * within sixteen bytes, before any backslash: one load decides. */
+    if (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned qm = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+        unsigned bm = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+        if (qm && !(((qm & (~qm + 1)) - 1) & bm))
+            return p + __builtin_ctz(qm) + 1;
+    }
+#endif
     const char *from = p;
     size_t n = (size_t)(end - p), i = 0;
     /* Most strings of a request are short names and values: at most a
@@ -395,7 +408,7 @@ member:
  * of the object (*pp just past the '}'), -1 if malformed. *first is the
  * caller's state: true before the first member.
  */
-static int next_member(const char **pp, const char *end, bool *first,
+static ALWAYS_INLINE int next_member(const char **pp, const char *end, bool *first,
                        const char **name, size_t *name_len)
 {
     const char *p = *pp;
@@ -1017,42 +1030,71 @@ static bool base64_decode(const char *s, size_t len, unsigned char *buf,
     return true;
 }
 
+/* A JSON string's raw contents as they are, when that is what unescaping
+ * gives: no backslash and no control character (the quote cannot be
+ * there). The key of nearly every request; anything else is left to
+ * alt__json_unescape(). */
+static bool plain_copy(const char *s, size_t len, unsigned char *buf,
+                       size_t cap, size_t *n)
+{
+    if (len > cap)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '\\')
+            return false;
+        buf[i] = c;
+    }
+    *n = len;
+    return true;
+}
+
 /* The key's type and bytes from the AttributeValue at p (the value of the
  * key's member, which ends before end). */
 static bool key_value(const char *p, const char *end, char *type,
                       unsigned char *buf, size_t cap, size_t *n)
 {
-    const char *name;
-    size_t name_len;
-    if (p == end || *p != '{')
-        return false;
-    p++;
-    bool vfirst = true;
-    if (next_member(&p, end, &vfirst, &name, &name_len) <= 0)
-        return false;
+    const char *name, *s;
+    size_t name_len, len;
     char t;
-    if (name_len == 1 && (*name == 'S' || *name == 'N' || *name == 'B'))
-        t = *name;
-    else if (name_is(name, name_len, "S", 1))
-        t = 'S';
-    else if (name_is(name, name_len, "N", 1))
-        t = 'N';
-    else if (name_is(name, name_len, "B", 1))
-        t = 'B';
-    else
-        return false; /* SS, NS, BS, M, L, NULL, BOOL: no affinity */
-    const char *s;
-    size_t len;
-    if (!(p = string_value(p, end, &s, &len)))
-        return false;
-    /* Exactly one member: {"S":"a","N":"1"} is no AttributeValue. */
-    if (next_member(&p, end, &vfirst, &name, &name_len) != 0)
-        return false;
+    if (end - p >= 7 && p[0] == '{' && p[1] == '"' && p[3] == '"' &&
+        p[4] == ':' && p[5] == '"' &&
+        (p[2] == 'S' || p[2] == 'N' || p[2] == 'B')) {
+        /* As SDKs write it: {"S":"..."}, nothing between the tokens. */
+        t = p[2];
+        s = p + 6;
+        p = string_end(s, end);
+        if (!p || p == end || *p != '}')
+            return false;
+        len = (size_t)(p - 1 - s);
+    } else {
+        if (p == end || *p != '{')
+            return false;
+        p++;
+        bool vfirst = true;
+        if (next_member(&p, end, &vfirst, &name, &name_len) <= 0)
+            return false;
+        if (name_len == 1 && (*name == 'S' || *name == 'N' || *name == 'B'))
+            t = *name;
+        else if (name_is(name, name_len, "S", 1))
+            t = 'S';
+        else if (name_is(name, name_len, "N", 1))
+            t = 'N';
+        else if (name_is(name, name_len, "B", 1))
+            t = 'B';
+        else
+            return false; /* SS, NS, BS, M, L, NULL, BOOL: no affinity */
+        if (!(p = string_value(p, end, &s, &len)))
+            return false;
+        /* Exactly one member: {"S":"a","N":"1"} is no AttributeValue. */
+        if (next_member(&p, end, &vfirst, &name, &name_len) != 0)
+            return false;
+    }
     size_t got = 0;
     if (t == 'B') {
         if (!base64_decode(s, len, buf, cap, &got))
             return false;
-    } else {
+    } else if (!plain_copy(s, len, buf, cap, &got)) {
         bool ok;
         got = alt__json_unescape(s, len, buf, cap, &ok);
         if (!ok)
@@ -1089,6 +1131,24 @@ bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
     return false;
 }
 
+/* Whether a raw member name is the (unescaped) name want, for names
+ * recorded by the scan: bytes equal to want's are its name unless they
+ * hold a backslash; only an escape makes a raw name longer than the name
+ * it stands for, and none makes it as long with other bytes. */
+static bool member_is(const char *s, size_t n, const char *want, size_t wn)
+{
+    if (n < wn)
+        return false;
+    /* Names are short: a byte loop, no calls. */
+    bool same = n == wn;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\')
+            return name_is(s, n, want, wn);
+        same = same && s[i] == want[i];
+    }
+    return same;
+}
+
 bool alt__scan_key(const alt__scan *scan, const char *pk, size_t pk_len,
                    char *type, unsigned char *buf, size_t cap, size_t *n)
 {
@@ -1098,8 +1158,8 @@ bool alt__scan_key(const alt__scan *scan, const char *pk, size_t pk_len,
     *n = 0;
     const char *end = scan->item + scan->item_len;
     for (unsigned i = 0; i < scan->nmembers; i++)
-        if (name_is(scan->member[i].name, scan->member[i].name_len, pk,
-                    pk_len))
+        if (member_is(scan->member[i].name, scan->member[i].name_len, pk,
+                      pk_len))
             return key_value(scan->member[i].value, end, type, buf, cap, n);
     return false;
 }
