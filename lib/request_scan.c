@@ -174,7 +174,7 @@ static inline uint64_t zero_bytes(uint64_t x)
  * NULL if the input ends first. Escapes are stepped over, not checked.
  * This is where the scan spends its time: a byte loop costs about 1 ns a
  * byte, 8 bytes a step a fraction of that. */
-static ALWAYS_INLINE const char *string_end(const char *p, const char *end)
+static ALWAYS_INLINE const char *string_tail(const char *p, const char *end)
 {
 #ifdef __SSE2__
     /* Most strings of a request are names and short values that end
@@ -268,6 +268,80 @@ long_string:
     }
 }
 
+/*
+ * The input, and where its quotes and backslashes are in a window of 64
+ * bytes. Finding a string's end is the chain the whole walk waits on: each
+ * token starts where the previous one ended. Reading the end off the
+ * window's bit masks is a shift and a bit scan, where loading, comparing
+ * and gathering sixteen bytes anew for every string took three times as
+ * long; one window serves all the names and short values in its bytes.
+ */
+typedef struct lexer {
+    const char *end;
+#ifdef __SSE2__
+    uintptr_t base;         /* the window: 64 bytes from base, */
+    uint64_t quote, bslash; /* bit i for base[i] */
+#endif
+} lexer;
+
+static inline void lexer_init(lexer *z, const char *end)
+{
+    z->end = end;
+#ifdef __SSE2__
+    /* No window yet: every position of the input is outside this one. */
+    z->base = (uintptr_t)end + 64;
+    z->quote = z->bslash = 0;
+#endif
+}
+
+#ifdef __SSE2__
+static ALWAYS_INLINE uint64_t mask16(__m128i v, __m128i c)
+{
+    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
+}
+#endif
+
+/* p is just past an opening quote: returns just past the closing one, or
+ * NULL if the input ends first. Escapes are stepped over, not checked. */
+static ALWAYS_INLINE const char *string_end(lexer *z, const char *p)
+{
+#ifdef __SSE2__
+    /* Integers, not pointers: no window is a base past the input. */
+    uintptr_t off = (uintptr_t)p - z->base;
+    for (;;) {
+        if (off >= 64) {
+            if (z->end - p < 64)
+                return string_tail(p, z->end);
+            const __m128i *v = (const __m128i *)(const void *)p;
+            __m128i v0 = _mm_loadu_si128(v), v1 = _mm_loadu_si128(v + 1);
+            __m128i v2 = _mm_loadu_si128(v + 2), v3 = _mm_loadu_si128(v + 3);
+            const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+            uint64_t q = mask16(v0, dq) | mask16(v1, dq) << 16 |
+                         mask16(v2, dq) << 32 | mask16(v3, dq) << 48;
+            uint64_t b = mask16(v0, bs) | mask16(v1, bs) << 16 |
+                         mask16(v2, bs) << 32 | mask16(v3, bs) << 48;
+            z->base = (uintptr_t)p;
+            z->quote = q;
+            z->bslash = b;
+            off = 0;
+        }
+        uint64_t m = (z->quote | z->bslash) >> off;
+        if (!m) /* a long string: memchr's loop past the window */
+            return string_tail(p + (64 - off), z->end);
+        unsigned at = (unsigned)__builtin_ctzll(m);
+        if (z->quote >> (off + at) & 1)
+            return p + at + 1;
+        /* An escape: the backslash and the byte after it. */
+        if ((size_t)(z->end - p) <= at + 1)
+            return NULL;
+        p += at + 2;
+        off += at + 2;
+    }
+#else
+    return string_tail(p, z->end);
+#endif
+}
+
 static const char *digits_end(const char *p, const char *end)
 {
     while (p < end && *p >= '0' && *p <= '9')
@@ -321,8 +395,9 @@ static const char *null_end(const char *p, const char *end)
 
 /* One JSON value at p (leading whitespace allowed): returns its end, or
  * NULL if it is malformed, cut short or nested deeper than MAX_DEPTH. */
-static const char *skip_value(const char *p, const char *end)
+static ALWAYS_INLINE const char *skip_value_in(lexer *z, const char *p)
 {
+    const char *end = z->end;
     char closer[MAX_DEPTH];
     unsigned depth = 0;
 
@@ -333,7 +408,7 @@ value:
     /* Strings and objects are nearly all of DynamoDB JSON: plain branches
      * for them predict better than a jump table. */
     if (*p == '"') {
-        p = string_end(p + 1, end);
+        p = string_end(z, p + 1);
         goto after;
     }
     switch (*p) {
@@ -392,7 +467,7 @@ member:
     p = skip_ws(p, end);
     if (p == end || *p != '"')
         return NULL;
-    p = string_end(p + 1, end);
+    p = string_end(z, p + 1);
     if (!p)
         return NULL;
     p = skip_ws(p, end);
@@ -402,20 +477,30 @@ member:
     goto value;
 }
 
+/* The window in registers while the value is walked. */
+static const char *skip_value(lexer *z, const char *p)
+{
+    lexer l = *z;
+    p = skip_value_in(&l, p);
+    *z = l;
+    return p;
+}
+
 /*
  * Steps through the members of an object whose '{' has been passed.
  * Returns 1 with the member's raw name and *pp at its value, 0 at the end
  * of the object (*pp just past the '}'), -1 if malformed. *first is the
  * caller's state: true before the first member.
  */
-static ALWAYS_INLINE int next_member(const char **pp, const char *end, bool *first,
-                       const char **name, size_t *name_len)
+static ALWAYS_INLINE int next_member(lexer *z, const char **pp, bool *first,
+                                     const char **name, size_t *name_len)
 {
+    const char *end = z->end;
     const char *p = *pp;
     /* Compact JSON, as SDKs write it: ,"name": with no space around. */
     if (end - p >= 3 && (*first ? p[0] == '"' : p[0] == ',' && p[1] == '"')) {
         const char *s = *first ? p + 1 : p + 2;
-        const char *q = string_end(s, end);
+        const char *q = string_end(z, s);
         if (q && q < end && *q == ':' && q + 1 < end
             && (unsigned char)q[1] > ' ') {
             *first = false;
@@ -444,7 +529,7 @@ static ALWAYS_INLINE int next_member(const char **pp, const char *end, bool *fir
     *first = false;
     if (*p != '"')
         return -1;
-    const char *q = string_end(p + 1, end);
+    const char *q = string_end(z, p + 1);
     if (!q)
         return -1;
     *name = p + 1;
@@ -704,12 +789,12 @@ found:
 }
 
 /* A string value at p: its raw contents into *s, *n; returns its end. */
-static const char *string_value(const char *p, const char *end,
-                                const char **s, size_t *n)
+static const char *string_value(lexer *z, const char *p, const char **s,
+                                size_t *n)
 {
     if (*p != '"')
         return NULL;
-    const char *q = string_end(p + 1, end);
+    const char *q = string_end(z, p + 1);
     if (!q)
         return NULL;
     *s = p + 1;
@@ -723,15 +808,15 @@ static const char *string_value(const char *p, const char *end,
  * or of DELETE with a Value (non-nil: present and not null). An entry that
  * is null is Go's zero struct: no Action. Returns the end, or NULL.
  */
-static const char *attribute_updates(const char *p, const char *end,
-                                     bool *rmw)
+static const char *attribute_updates(lexer *z, const char *p, bool *rmw)
 {
+    const char *end = z->end;
     bool first = true;
     const char *name;
     size_t name_len;
     int r;
     p++; /* '{' */
-    while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
+    while ((r = next_member(z, &p, &first, &name, &name_len)) > 0) {
         const char *q = null_end(p, end);
         if (q) {
             p = q;
@@ -744,7 +829,7 @@ static const char *attribute_updates(const char *p, const char *end,
         bool has_value = false;
         char action[WORD_CAP];
         size_t action_len = 0;
-        while ((r = next_member(&p, end, &efirst, &name, &name_len)) > 0) {
+        while ((r = next_member(z, &p, &efirst, &name, &name_len)) > 0) {
             if (name_is(name, name_len, "Action", 6)) {
                 if (has_action)
                     return NULL;
@@ -755,7 +840,7 @@ static const char *attribute_updates(const char *p, const char *end,
                 }
                 const char *s;
                 size_t n;
-                if (!(p = string_value(p, end, &s, &n)))
+                if (!(p = string_value(z, p, &s, &n)))
                     return NULL;
                 action_len = word(s, n, action);
                 if (action_len == SIZE_MAX)
@@ -771,9 +856,9 @@ static const char *attribute_updates(const char *p, const char *end,
                 if (*p != '{')
                     return NULL; /* an AttributeValue is an object */
                 has_value = true;
-                if (!(p = skip_value(p, end)))
+                if (!(p = skip_value(z, p)))
                     return NULL;
-            } else if (!(p = skip_value(p, end))) {
+            } else if (!(p = skip_value(z, p))) {
                 return NULL;
             }
         }
@@ -793,14 +878,15 @@ static const char *attribute_updates(const char *p, const char *end,
  * skip_value() would: the type's name and the string are followed as
  * strings, the rest byte by byte.
  */
-static const char *compact_attribute(const char *p, const char *end)
+static const char *compact_attribute(lexer *z, const char *p)
 {
+    const char *end = z->end;
     if (end - p < 8 || p[0] != '{' || p[1] != '"')
         return NULL;
-    const char *q = string_end(p + 2, end);
+    const char *q = string_end(z, p + 2);
     if (!q || end - q < 4 || q[0] != ':' || q[1] != '"')
         return NULL;
-    q = string_end(q + 2, end);
+    q = string_end(z, q + 2);
     if (!q || q == end || *q != '}')
         return NULL;
     return q + 1;
@@ -809,8 +895,7 @@ static const char *compact_attribute(const char *p, const char *end)
 /* The Item/Key object at p, its members recorded in out as they are
  * passed (up to ALT__SCAN_MEMBERS), so that finding the key later needs no
  * second walk. Returns its end, or NULL. */
-static const char *item_members(const char *p, const char *end,
-                                alt__scan *out)
+static const char *item_members(lexer *z, const char *p, alt__scan *out)
 {
     bool first = true;
     const char *name;
@@ -818,7 +903,7 @@ static const char *item_members(const char *p, const char *end,
     int r;
     out->nmembers = 0;
     p++; /* '{' */
-    while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
+    while ((r = next_member(z, &p, &first, &name, &name_len)) > 0) {
         if (out->nmembers < ALT__SCAN_MEMBERS) {
             out->member[out->nmembers].name = name;
             out->member[out->nmembers].name_len = name_len;
@@ -826,8 +911,8 @@ static const char *item_members(const char *p, const char *end,
         }
         if (out->nmembers <= ALT__SCAN_MEMBERS)
             out->nmembers++;
-        const char *q = compact_attribute(p, end);
-        if (!(p = q ? q : skip_value(p, end)))
+        const char *q = compact_attribute(z, p);
+        if (!(p = q ? q : skip_value(z, p)))
             return NULL;
     }
     return r < 0 ? NULL : p;
@@ -847,6 +932,8 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
     if (!body)
         return false;
     const char *p = body, *end = body + len;
+    lexer lx, *z = &lx;
+    lexer_init(z, end);
     p = skip_ws(p, end);
     if (p == end || *p != '{')
         return false;
@@ -857,10 +944,10 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
     unsigned seen = 0;
     bool first = true, rmw = false;
     int r;
-    while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
+    while ((r = next_member(z, &p, &first, &name, &name_len)) > 0) {
         enum member m = member_of(op, name, name_len);
         if (m == M_OTHER) {
-            if (!(p = skip_value(p, end)))
+            if (!(p = skip_value(z, p)))
                 return false;
             continue;
         }
@@ -879,14 +966,14 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
         size_t n;
         switch (m) {
         case M_TABLE:
-            if (!(p = string_value(p, end, &table, &table_len)))
+            if (!(p = string_value(z, p, &table, &table_len)))
                 return false;
             break;
         case M_ITEM:
             if (*p != '{')
                 return false;
             item = p;
-            if (!(p = item_members(p, end, out)))
+            if (!(p = item_members(z, p, out)))
                 return false;
             item_len = (size_t)(p - item);
             break;
@@ -895,7 +982,7 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
             /* Go: !isEmptyString(ConditionExpression) for all three;
              * !isEmptyString(UpdateExpression) for UpdateItem. "" is no
              * expression (only "" decodes to nothing). */
-            if (!(p = string_value(p, end, &s, &n)))
+            if (!(p = string_value(z, p, &s, &n)))
                 return false;
             if (n)
                 rmw = true;
@@ -907,7 +994,7 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
             q = skip_ws(p + 1, end);
             if (q < end && *q != '}')
                 rmw = true;
-            if (!(p = skip_value(p, end)))
+            if (!(p = skip_value(z, p)))
                 return false;
             break;
         }
@@ -916,7 +1003,7 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
              * UpdateItem for any value but "", NONE and UPDATED_NEW
              * (unknown ones included). Compared after unescaping. */
             char w[WORD_CAP];
-            if (!(p = string_value(p, end, &s, &n)))
+            if (!(p = string_value(z, p, &s, &n)))
                 return false;
             size_t k = word(s, n, w);
             if (k == SIZE_MAX)
@@ -931,7 +1018,7 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
         case M_ATTR_UPDATES:
             if (*p != '{')
                 return false;
-            if (!(p = attribute_updates(p, end, &rmw)))
+            if (!(p = attribute_updates(z, p, &rmw)))
                 return false;
             break;
         case M_OTHER:
@@ -1051,28 +1138,29 @@ static bool plain_copy(const char *s, size_t len, unsigned char *buf,
 
 /* The key's type and bytes from the AttributeValue at p (the value of the
  * key's member, which ends before end). */
-static bool key_value(const char *p, const char *end, char *type,
-                      unsigned char *buf, size_t cap, size_t *n)
+static bool key_value(lexer *z, const char *p, char *type, unsigned char *buf,
+                      size_t cap, size_t *n)
 {
+    const char *end = z->end;
     const char *name, *s;
     size_t name_len, len;
     char t;
+    const char *q = NULL;
     if (end - p >= 7 && p[0] == '{' && p[1] == '"' && p[3] == '"' &&
         p[4] == ':' && p[5] == '"' &&
-        (p[2] == 'S' || p[2] == 'N' || p[2] == 'B')) {
+        (p[2] == 'S' || p[2] == 'N' || p[2] == 'B'))
+        q = string_end(z, p + 6);
+    if (q && q < end && *q == '}') {
         /* As SDKs write it: {"S":"..."}, nothing between the tokens. */
         t = p[2];
         s = p + 6;
-        p = string_end(s, end);
-        if (!p || p == end || *p != '}')
-            return false;
-        len = (size_t)(p - 1 - s);
+        len = (size_t)(q - 1 - s);
     } else {
         if (p == end || *p != '{')
             return false;
         p++;
         bool vfirst = true;
-        if (next_member(&p, end, &vfirst, &name, &name_len) <= 0)
+        if (next_member(z, &p, &vfirst, &name, &name_len) <= 0)
             return false;
         if (name_len == 1 && (*name == 'S' || *name == 'N' || *name == 'B'))
             t = *name;
@@ -1084,10 +1172,10 @@ static bool key_value(const char *p, const char *end, char *type,
             t = 'B';
         else
             return false; /* SS, NS, BS, M, L, NULL, BOOL: no affinity */
-        if (!(p = string_value(p, end, &s, &len)))
+        if (!(p = string_value(z, p, &s, &len)))
             return false;
         /* Exactly one member: {"S":"a","N":"1"} is no AttributeValue. */
-        if (next_member(&p, end, &vfirst, &name, &name_len) != 0)
+        if (next_member(z, &p, &vfirst, &name, &name_len) != 0)
             return false;
     }
     size_t got = 0;
@@ -1116,16 +1204,18 @@ bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
     size_t name_len;
     bool first = true;
     int r;
+    lexer lx, *z = &lx;
+    lexer_init(z, end);
     p = skip_ws(p, end);
     if (p == end || *p != '{')
         return false;
     p++;
     /* The first member of that name: the Item/Key span was checked whole
      * by alt__scan_request, and the server keeps one key per item. */
-    while ((r = next_member(&p, end, &first, &name, &name_len)) > 0) {
+    while ((r = next_member(z, &p, &first, &name, &name_len)) > 0) {
         if (name_is(name, name_len, pk ? pk : "", pk_len))
-            return key_value(p, end, type, buf, cap, n);
-        if (!(p = skip_value(p, end)))
+            return key_value(z, p, type, buf, cap, n);
+        if (!(p = skip_value(z, p)))
             return false;
     }
     return false;
@@ -1156,10 +1246,11 @@ bool alt__scan_key(const alt__scan *scan, const char *pk, size_t pk_len,
         return alt__key_bytes(scan->item, scan->item_len, pk, pk_len, type,
                               buf, cap, n);
     *n = 0;
-    const char *end = scan->item + scan->item_len;
+    lexer lx, *z = &lx;
+    lexer_init(z, scan->item + scan->item_len);
     for (unsigned i = 0; i < scan->nmembers; i++)
         if (member_is(scan->member[i].name, scan->member[i].name_len, pk,
                       pk_len))
-            return key_value(scan->member[i].value, end, type, buf, cap, n);
+            return key_value(z, scan->member[i].value, type, buf, cap, n);
     return false;
 }

@@ -677,6 +677,15 @@ static void key_strings(void)
     CHECK(key_of(" \"\\u0053\" : \"x\" ", &t, b, sizeof b, &n) && t == 'S' &&
           BYTES(b, n, "x"));
     CHECK(key_of("\"\\u004e\":\"7\"", &t, b, sizeof b, &n) && t == 'N');
+    /* Compact up to the value, then whitespace: still the key. */
+    CHECK(key_of("\"S\":\"x\" ", &t, b, sizeof b, &n) && t == 'S' &&
+          BYTES(b, n, "x"));
+    CHECK(key_of("\"N\":\"12\"\r\n", &t, b, sizeof b, &n) && t == 'N' &&
+          BYTES(b, n, "12"));
+    CHECK(key_of("\"B\":\"QQ==\"\t", &t, b, sizeof b, &n) && t == 'B' &&
+          BYTES(b, n, "A"));
+    CHECK(!key_of("\"S\":\"x\",\"N\":\"1\"", &t, b, sizeof b, &n) && n == 0);
+    CHECK(!key_of("\"S\":\"x\" ,\"N\":\"1\"", &t, b, sizeof b, &n));
     CHECK(key_of("\"\\u0042\":\"QQ==\"", &t, b, sizeof b, &n) && t == 'B' &&
           BYTES(b, n, "A"));
 }
