@@ -22,8 +22,10 @@
 /* The string scan runs some fifty times per request: no call for it. */
 #if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
 #else
 #define ALWAYS_INLINE inline
+#define NOINLINE
 #endif
 
 #include <stdint.h>
@@ -174,7 +176,7 @@ static inline uint64_t zero_bytes(uint64_t x)
  * NULL if the input ends first. Escapes are stepped over, not checked.
  * This is where the scan spends its time: a byte loop costs about 1 ns a
  * byte, 8 bytes a step a fraction of that. */
-static ALWAYS_INLINE const char *string_tail(const char *p, const char *end)
+static NOINLINE const char *string_tail(const char *p, const char *end)
 {
 #ifdef __SSE2__
     /* Most strings of a request are names and short values that end
@@ -492,6 +494,9 @@ static const char *skip_value(lexer *z, const char *p)
  * of the object (*pp just past the '}'), -1 if malformed. *first is the
  * caller's state: true before the first member.
  */
+static NOINLINE int next_member_slow(lexer *z, const char **pp, bool *first,
+                                     const char **name, size_t *name_len);
+
 static ALWAYS_INLINE int next_member(lexer *z, const char **pp, bool *first,
                                      const char **name, size_t *name_len)
 {
@@ -510,6 +515,19 @@ static ALWAYS_INLINE int next_member(lexer *z, const char **pp, bool *first,
             return 1;
         }
     }
+    if (p < end && *p == '}') {
+        *pp = p + 1;
+        return 0;
+    }
+    return next_member_slow(z, pp, first, name, name_len);
+}
+
+/* The rest of next_member(): whitespace, and every error. */
+static int next_member_slow(lexer *z, const char **pp, bool *first,
+                            const char **name, size_t *name_len)
+{
+    const char *end = z->end;
+    const char *p = *pp;
     p = skip_ws(p, end);
     if (p == end)
         return -1;
@@ -596,7 +614,7 @@ static size_t utf8_put(uint32_t cp, unsigned char u[4])
  * \u and a low one is one character; any other surrogate is U+FFFD, and
  * the escape after a lone high one is read on its own.
  */
-static size_t decode_escape(const char *s, const char *end,
+static NOINLINE size_t decode_escape(const char *s, const char *end,
                             unsigned char u[4], size_t *used)
 {
     if (end - s < 2)
@@ -675,7 +693,7 @@ size_t alt__json_unescape(const char *s, size_t len, unsigned char *out,
 
 /* Whether the raw (escaped) string contents s equal want. A bad escape
  * makes them unequal: such a name is nothing the rules read. */
-static bool name_is(const char *s, size_t n, const char *want, size_t wn)
+static NOINLINE bool name_is(const char *s, size_t n, const char *want, size_t wn)
 {
     /* Equal bytes are equal names only without escapes: a valid escape
      * shortens the text (the raw a\\b is the 3-byte name a\b). */
@@ -709,7 +727,7 @@ static bool name_is(const char *s, size_t n, const char *want, size_t wn)
  * within its first 16 bytes; any value longer returns 17: it is none of
  * the values the rules name, whatever else is wrong with it. */
 #define WORD_CAP 16
-static size_t word(const char *s, size_t n, char buf[WORD_CAP])
+static NOINLINE size_t word(const char *s, size_t n, char buf[WORD_CAP])
 {
     if (!memchr(s, '\\', n)) {
         if (n > WORD_CAP)
@@ -808,7 +826,7 @@ static const char *string_value(lexer *z, const char *p, const char **s,
  * or of DELETE with a Value (non-nil: present and not null). An entry that
  * is null is Go's zero struct: no Action. Returns the end, or NULL.
  */
-static const char *attribute_updates(lexer *z, const char *p, bool *rmw)
+static NOINLINE const char *attribute_updates(lexer *z, const char *p, bool *rmw)
 {
     const char *end = z->end;
     bool first = true;
@@ -1063,7 +1081,7 @@ static const signed char b64[256] = {
  * be zero: Go's StdEncoding and the server take them, and they change no
  * decoded byte.
  */
-static bool base64_decode(const char *s, size_t len, unsigned char *buf,
+static NOINLINE bool base64_decode(const char *s, size_t len, unsigned char *buf,
                           size_t cap, size_t *n)
 {
     const char *end = s + len;
