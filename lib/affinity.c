@@ -32,6 +32,13 @@ static inline uint64_t fmix64(uint64_t k)
 /* Little-endian whatever the host, without alignment assumptions. */
 static inline uint64_t load_le(const uint8_t *p, unsigned n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) { /* one load */
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+#endif
     uint64_t v = 0;
     for (unsigned i = 0; i < n; i++)
         v |= (uint64_t)p[i] << (8 * i);
@@ -86,17 +93,18 @@ static int64_t murmur3_h1_prefixed(bool has_prefix, uint8_t prefix,
         mm3_block(&s, k1, k2);
     }
 
-    /* The tail, bytes taken UNSIGNED: the Go client's int64(byte). */
-    uint64_t k1 = 0, k2 = 0;
+    /* The tail, bytes taken UNSIGNED (the Go client's int64(byte)), read
+     * from a copy padded with zeros: two loads instead of a byte loop. */
+    uint8_t tail[16] = {0};
     size_t rest = total & 15;
-    for (size_t t = 0; t < rest; t++) {
-        size_t at = 16 * blocks + t;
-        uint64_t b = (pre && at == 0) ? prefix : data[at - pre];
-        if (t < 8)
-            k1 |= b << (8 * t);
-        else
-            k2 |= b << (8 * (t - 8));
+    if (blocks == 0 && pre) {
+        tail[0] = prefix;
+        if (len)
+            memcpy(tail + 1, data, len);
+    } else if (rest) {
+        memcpy(tail, data + 16 * blocks - pre, rest);
     }
+    uint64_t k1 = load_le(tail, 8), k2 = load_le(tail + 8, 8);
     if (rest > 8) {
         k2 *= C2;
         k2 = rotl64(k2, 33);

@@ -303,6 +303,32 @@ static ALWAYS_INLINE uint64_t mask16(__m128i v, __m128i c)
 }
 #endif
 
+#ifdef __SSE2__
+/* Moves the window to p. Where fewer than 64 bytes are left, the masks are
+ * those of a copy padded with zeros: the last tokens of a body use the
+ * window too. */
+static ALWAYS_INLINE void window(lexer *z, const char *p)
+{
+    size_t left = (size_t)(z->end - p);
+    char pad[64];
+    const char *from = p;
+    if (left < 64) {
+        memset(pad, 0, sizeof pad);
+        memcpy(pad, p, left);
+        from = pad;
+    }
+    const __m128i *v = (const __m128i *)(const void *)from;
+    __m128i v0 = _mm_loadu_si128(v), v1 = _mm_loadu_si128(v + 1);
+    __m128i v2 = _mm_loadu_si128(v + 2), v3 = _mm_loadu_si128(v + 3);
+    const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+    z->quote = mask16(v0, dq) | mask16(v1, dq) << 16 | mask16(v2, dq) << 32 |
+               mask16(v3, dq) << 48;
+    z->bslash = mask16(v0, bs) | mask16(v1, bs) << 16 |
+                mask16(v2, bs) << 32 | mask16(v3, bs) << 48;
+    z->base = (uintptr_t)p;
+}
+#endif
+
 /* p is just past an opening quote: returns just past the closing one, or
  * NULL if the input ends first. Escapes are stepped over, not checked. */
 static ALWAYS_INLINE const char *string_end(lexer *z, const char *p)
@@ -312,24 +338,17 @@ static ALWAYS_INLINE const char *string_end(lexer *z, const char *p)
     uintptr_t off = (uintptr_t)p - z->base;
     for (;;) {
         if (off >= 64) {
-            if (z->end - p < 64)
-                return string_tail(p, z->end);
-            const __m128i *v = (const __m128i *)(const void *)p;
-            __m128i v0 = _mm_loadu_si128(v), v1 = _mm_loadu_si128(v + 1);
-            __m128i v2 = _mm_loadu_si128(v + 2), v3 = _mm_loadu_si128(v + 3);
-            const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-            uint64_t q = mask16(v0, dq) | mask16(v1, dq) << 16 |
-                         mask16(v2, dq) << 32 | mask16(v3, dq) << 48;
-            uint64_t b = mask16(v0, bs) | mask16(v1, bs) << 16 |
-                         mask16(v2, bs) << 32 | mask16(v3, bs) << 48;
-            z->base = (uintptr_t)p;
-            z->quote = q;
-            z->bslash = b;
+            window(z, p);
             off = 0;
         }
         uint64_t m = (z->quote | z->bslash) >> off;
-        if (!m) /* a long string: memchr's loop past the window */
+        if (!m) {
+            /* Nothing in the rest of the window: the input ends inside
+             * it, or a long string goes on (memchr's loop past it). */
+            if ((uintptr_t)z->end - z->base <= 64)
+                return NULL;
             return string_tail(p + (64 - off), z->end);
+        }
         unsigned at = (unsigned)__builtin_ctzll(m);
         if (z->quote >> (off + at) & 1)
             return p + at + 1;
@@ -785,10 +804,23 @@ static const struct {
 static enum member member_of(alt__op op, const char *s, size_t n)
 {
     size_t i;
-    /* Raw bytes first: the fast path; escaped names are rare. */
-    for (i = 0; i < sizeof members / sizeof members[0]; i++)
-        if (members[i].len == n && memcmp(members[i].name, s, n) == 0)
+    /* Raw bytes first, by length (a constant memcmp is a few loads): the
+     * fast path; escaped names are rare. */
+#define IS(k, lit) (i = (k), memcmp(s, lit, sizeof lit - 1) == 0)
+    switch (n) {
+    case 3: if (IS(0, "Key")) goto found; break;
+    case 4: if (IS(1, "Item")) goto found; break;
+    case 8: if (IS(4, "Expected")) goto found; break;
+    case 9: if (IS(2, "TableName")) goto found; break;
+    case 12: if (IS(5, "ReturnValues")) goto found; break;
+    case 16:
+        if (IS(6, "UpdateExpression") || IS(7, "AttributeUpdates"))
             goto found;
+        break;
+    case 19: if (IS(3, "ConditionExpression")) goto found; break;
+    default: break;
+    }
+#undef IS
     if (!memchr(s, '\\', n))
         return M_OTHER;
     for (i = 0; i < sizeof members / sizeof members[0]; i++)
