@@ -172,25 +172,13 @@ static inline uint64_t zero_bytes(uint64_t x)
 #define SWAR_LE 1
 #endif
 
-/* p is just past an opening quote: returns just past the closing one, or
- * NULL if the input ends first. Escapes are stepped over, not checked.
- * This is where the scan spends its time: a byte loop costs about 1 ns a
- * byte, 8 bytes a step a fraction of that. */
+/* p is inside a string, not just after a backslash: returns just past the
+ * closing quote, or NULL if the input ends first. Escapes are stepped
+ * over, not checked. string_end() without a window: for a long string past
+ * it, and for builds without SSE2. A byte loop costs about 1 ns a byte, 8
+ * bytes a step a fraction of that. */
 static NOINLINE const char *string_tail(const char *p, const char *end)
 {
-#ifdef __SSE2__
-    /* Most strings of a request are names and short values that end
-     * within sixteen bytes, before any backslash: one load decides. */
-    if (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned qm = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
-        unsigned bm = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-        if (qm && !(((qm & (~qm + 1)) - 1) & bm))
-            return p + __builtin_ctz(qm) + 1;
-    }
-#endif
     const char *from = p;
     size_t n = (size_t)(end - p), i = 0;
     /* Most strings of a request are short names and values: at most a
@@ -273,10 +261,10 @@ long_string:
 /*
  * The input, and where its quotes and backslashes are in a window of 64
  * bytes. Finding a string's end is the chain the whole walk waits on: each
- * token starts where the previous one ended. Reading the end off the
- * window's bit masks is a shift and a bit scan, where loading, comparing
- * and gathering sixteen bytes anew for every string took three times as
- * long; one window serves all the names and short values in its bytes.
+ * token starts where the previous one ended. With the window, the end of
+ * a name or a short value is a shift and a bit scan of masks already
+ * computed, not a load, compares and a gather of its bytes; one window
+ * serves every string that ends in its 64 bytes.
  */
 typedef struct lexer {
     const char *end;
@@ -416,7 +404,7 @@ static const char *null_end(const char *p, const char *end)
 
 /* One JSON value at p (leading whitespace allowed): returns its end, or
  * NULL if it is malformed, cut short or nested deeper than MAX_DEPTH. */
-static ALWAYS_INLINE const char *skip_value_in(lexer *z, const char *p)
+static const char *skip_value(lexer *z, const char *p)
 {
     const char *end = z->end;
     char closer[MAX_DEPTH];
@@ -496,15 +484,6 @@ member:
         return NULL;
     p++;
     goto value;
-}
-
-/* The window in registers while the value is walked. */
-static const char *skip_value(lexer *z, const char *p)
-{
-    lexer l = *z;
-    p = skip_value_in(&l, p);
-    *z = l;
-    return p;
 }
 
 /*
@@ -634,7 +613,7 @@ static size_t utf8_put(uint32_t cp, unsigned char u[4])
  * the escape after a lone high one is read on its own.
  */
 static NOINLINE size_t decode_escape(const char *s, const char *end,
-                            unsigned char u[4], size_t *used)
+                                     unsigned char u[4], size_t *used)
 {
     if (end - s < 2)
         return 0;
@@ -712,7 +691,8 @@ size_t alt__json_unescape(const char *s, size_t len, unsigned char *out,
 
 /* Whether the raw (escaped) string contents s equal want. A bad escape
  * makes them unequal: such a name is nothing the rules read. */
-static NOINLINE bool name_is(const char *s, size_t n, const char *want, size_t wn)
+static NOINLINE bool name_is(const char *s, size_t n, const char *want,
+                             size_t wn)
 {
     /* Equal bytes are equal names only without escapes: a valid escape
      * shortens the text (the raw a\\b is the 3-byte name a\b). */
@@ -858,7 +838,8 @@ static const char *string_value(lexer *z, const char *p, const char **s,
  * or of DELETE with a Value (non-nil: present and not null). An entry that
  * is null is Go's zero struct: no Action. Returns the end, or NULL.
  */
-static NOINLINE const char *attribute_updates(lexer *z, const char *p, bool *rmw)
+static NOINLINE const char *attribute_updates(lexer *z, const char *p,
+                                              bool *rmw)
 {
     const char *end = z->end;
     bool first = true;
@@ -1113,8 +1094,8 @@ static const signed char b64[256] = {
  * be zero: Go's StdEncoding and the server take them, and they change no
  * decoded byte.
  */
-static NOINLINE bool base64_decode(const char *s, size_t len, unsigned char *buf,
-                          size_t cap, size_t *n)
+static NOINLINE bool base64_decode(const char *s, size_t len,
+                                   unsigned char *buf, size_t cap, size_t *n)
 {
     const char *end = s + len;
     uint32_t acc = 0;
