@@ -887,6 +887,7 @@ static int cmd_zip(int argc, char **argv)
             L.lb = lb;
             L.how = REQUEST;
             L.b = b;
+            L.nkeys = NKEYS;
             L.conc = conc;
             L.warmup = 200;
             L.measure = (long)((double)e2e_n[s] * scale);
