@@ -4,11 +4,15 @@
  * or alone:
  *
  *   request_bench micro [runs=9] [calls=200000]
- *   request_bench cpu   port=P [conc=8] [passes=11] [requests=10000]
+ *   request_bench cpu   port=P [conc=8] [passes=21] [requests=10000]
  *                       [warmup=1000] [cpu=0] [servers=PID,...]
+ *   request_bench instr port=P how=hand|request [affinity=1] [requests=N]
+ *   request_bench prep  how=hand|request [affinity=1] [calls=N]
  *   request_bench zip   port=P [conc=8] [cpu=0] [scale=1]
  *   request_bench bytes                 (starts the local cluster itself)
  *
+ * instr and prep print nothing: run.sh runs them under callgrind (part
+ *   8i), instr for 8b's loop, prep for the prepare alone.
  * micro: ns per call and allocations per call of the prepare alone (no
  *   server: an in-process /localnodes responder gives 6 nodes that need
  *   not exist). cpu and zip: a curl multi loop against nginx's 6-node
@@ -799,6 +803,43 @@ static int cmd_instr(int argc, char **argv)
     return l.failed ? 1 : 0;
 }
 
+/* The prepare alone, calls times, as 8a's rows (no server: the in-process
+ * responder), printing nothing: under callgrind with two call counts, the
+ * difference is the instructions per prepare, which, unlike a loop's
+ * (how many polls a request takes depends on timing), does not vary. */
+static int cmd_prep(int argc, char **argv)
+{
+    const char *how = arg(argc, argv, "how", "");
+    long calls = arg_long(argc, argv, "calls", 10000);
+    bool affinity = arg_long(argc, argv, "affinity", 1) != 0;
+    if ((strcmp(how, "hand") != 0 && strcmp(how, "request") != 0)
+        || calls < 1)
+        die("prep: how=hand|request needed; calls >= 1");
+    hand_lists();
+    static struct body b[NKEYS];
+    make_bodies(b, NKEYS, 1024, false, false);
+    struct responder r;
+    responder_start(&r, nodes6);
+    alt_lb *lb = new_lb(r.port, false,
+                        affinity ? ALT_AFFINITY_RMW : ALT_AFFINITY_NONE, 0,
+                        true);
+    CURL *h[NHANDLES];
+    for (int i = 0; i < NHANDLES; i++)
+        if (!(h[i] = curl_easy_init()))
+            die("curl_easy_init");
+    bool clean;
+    micro_loop(strcmp(how, "hand") == 0 ? BY_HAND : REQUEST, lb, h, false, b,
+               calls, &clean);
+    for (int i = 0; i < NHANDLES; i++) {
+        alt_curl_release(lb, h[i]);
+        curl_easy_cleanup(h[i]);
+    }
+    alt_lb_free(lb);
+    responder_stop(&r);
+    free_bodies(b, NKEYS);
+    return prep_bad ? 1 : 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* zip: compression off / level 1 / level 6                                   */
 /* ------------------------------------------------------------------------ */
@@ -1034,7 +1075,7 @@ static int cmd_bytes(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: request_bench micro|cpu|instr|zip|bytes "
+        fprintf(stderr, "usage: request_bench micro|cpu|instr|prep|zip|bytes "
                 "[key=value...]\n(run them with test/bench/run.sh)\n");
         return 2;
     }
@@ -1049,6 +1090,8 @@ int main(int argc, char **argv)
         rc = cmd_cpu(argc, argv);
     else if (strcmp(argv[1], "instr") == 0)
         rc = cmd_instr(argc, argv);
+    else if (strcmp(argv[1], "prep") == 0)
+        rc = cmd_prep(argc, argv);
     else if (strcmp(argv[1], "zip") == 0)
         rc = cmd_zip(argc, argv);
     else if (strcmp(argv[1], "bytes") == 0)
