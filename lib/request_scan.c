@@ -184,8 +184,6 @@ static NOINLINE const char *string_tail(const char *p, const char *end)
 {
     const char *from = p;
     size_t n = (size_t)(end - p), i = 0;
-    /* Most strings of a request are short names and values: at most a
-     * few words each. */
     while (i < n) {
 #ifdef __SSE2__
         /* Sixteen bytes at a time where there are that many: a quote or a
@@ -322,7 +320,11 @@ static ALWAYS_INLINE void window(lexer *z, const char *p)
 
 /* p is just past an opening quote: returns just past the closing one, or
  * NULL if the input ends first. Escapes are stepped over, not checked. */
+#ifdef __SSE2__
 static NOINLINE const char *string_end(lexer *z, const char *p)
+#else
+static ALWAYS_INLINE const char *string_end(lexer *z, const char *p)
+#endif
 {
 #ifdef __SSE2__
     /* Integers, not pointers: no window is a base past the input. */
@@ -335,7 +337,8 @@ static NOINLINE const char *string_end(lexer *z, const char *p)
         uint64_t m = (z->quote | z->bslash) >> off;
         if (!m) {
             /* Nothing in the rest of the window: the input ends inside
-             * it, or a long string goes on (memchr's loop past it). */
+             * it, or the string goes on past it (string_tail(): a long
+             * value, or a short one that starts near the window's end). */
             if ((uintptr_t)z->end - z->base <= 64)
                 return NULL;
             return string_tail(p + (64 - off), z->end);
@@ -489,15 +492,15 @@ member:
     goto value;
 }
 
+static NOINLINE int next_member_slow(lexer *z, const char **pp, bool *first,
+                                     const char **name, size_t *name_len);
+
 /*
  * Steps through the members of an object whose '{' has been passed.
  * Returns 1 with the member's raw name and *pp at its value, 0 at the end
  * of the object (*pp just past the '}'), -1 if malformed. *first is the
  * caller's state: true before the first member.
  */
-static NOINLINE int next_member_slow(lexer *z, const char **pp, bool *first,
-                                     const char **name, size_t *name_len);
-
 static ALWAYS_INLINE int next_member(lexer *z, const char **pp, bool *first,
                                      const char **name, size_t *name_len)
 {
@@ -765,6 +768,8 @@ enum member {
     M_ATTR_UPDATES,         /* AttributeUpdates (UpdateItem) */
 };
 
+/* member_of() names these by index, in its switch and after it: keep the
+ * order. */
 static const struct {
     const char *name;
     size_t len;
@@ -1171,7 +1176,7 @@ static bool plain_copy(const char *s, size_t len, unsigned char *buf,
 }
 
 /* The key's type and bytes from the AttributeValue at p (the value of the
- * key's member, which ends before end). */
+ * key's member, which ends before z->end). */
 static bool key_value(lexer *z, const char *p, char *type, unsigned char *buf,
                       size_t cap, size_t *n)
 {
@@ -1255,10 +1260,10 @@ bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
     return false;
 }
 
-/* Whether a raw member name is the (unescaped) name want, for names
- * recorded by the scan: bytes equal to want's are its name unless they
- * hold a backslash; only an escape makes a raw name longer than the name
- * it stands for, and none makes it as long with other bytes. */
+/* name_is() for the names of the Item's members, without its calls: a
+ * raw name without a backslash is its own text, and one with a backslash
+ * is longer than the text it stands for, so that only a name longer than
+ * want can need unescaping. */
 static bool member_is(const char *s, size_t n, const char *want, size_t wn)
 {
     if (n < wn)

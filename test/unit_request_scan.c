@@ -950,6 +950,51 @@ static void many_members(void)
     CHECK(!alt__scan_key(&s, "a40", 3, &t, b, sizeof b, &n));
 }
 
+/*
+ * The scanner reads string ends off 64-byte windows of quote and backslash
+ * masks: escapes at every offset of a window, across its edge, strings
+ * that run past it, and a backslash as the input's last byte.
+ */
+static void window_edges(void)
+{
+    char body[512], value[256], want[256];
+    for (size_t k = 0; k <= 140; k++) {
+        /* a...a\"b\\c: the escaped quote and backslash move through the
+         * windows as k grows, past the 64-byte edge twice. */
+        memset(value, 'a', k);
+        strcpy(value + k, "\\\"b\\\\c");
+        memset(want, 'a', k);
+        memcpy(want + k, "\"b\\c", 4);
+        int len = snprintf(body, sizeof body,
+                           "{\"TableName\":\"tbl\",\"Item\":{\"pk\":{\"S\":"
+                           "\"%s\"},\"z\":{\"N\":\"1\"}},"
+                           "\"ConditionExpression\":\"c\"}", value);
+        alt__scan s;
+        char t;
+        unsigned char b[256];
+        size_t n;
+        CHECK_CASE(scan_n(P, body, (size_t)len, &s) && s.rmw &&
+                       s.nmembers == 2 &&
+                       span_is(s.table, s.table_len, "tbl"),
+                   body);
+        CHECK_CASE(alt__scan_key(&s, "pk", 2, &t, b, sizeof b, &n) &&
+                       t == 'S' && n == k + 4 && memcmp(b, want, n) == 0,
+                   body);
+        /* Ending in a backslash, at every length around the windows. */
+        CHECK_CASE(!scan_n(P, body, (size_t)(strstr(body, "\\\\c") - body + 1),
+                           &s),
+                   body);
+    }
+    /* A backslash as the last byte of inputs of 63, 64 and 65 bytes. */
+    for (size_t len = 63; len <= 65; len++) {
+        size_t at = (size_t)snprintf(body, sizeof body, "{\"TableName\":\"");
+        memset(body + at, 'x', len - at - 1);
+        body[len - 1] = '\\';
+        alt__scan s;
+        CHECK(!scan_n(P, body, len, &s));
+    }
+}
+
 int main(void)
 {
     arena_init();
@@ -964,6 +1009,7 @@ int main(void)
     unescape();
     realistic();
     many_members();
+    window_edges();
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;

@@ -563,7 +563,7 @@ static void run_multi(struct mloop *L)
                 cpu_snap(&s1, -1, servers, nservers);
             }
             if (started < target) {
-                bool timed = L->time_prepare && done > L->warmup;
+                bool timed = L->time_prepare && done >= L->warmup;
                 uint64_t p0 = timed ? now_ns() : 0;
                 prepare_one(L->how, L->lb, e, false,
                             &L->b[started % L->nkeys]);

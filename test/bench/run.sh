@@ -306,6 +306,7 @@ for part in $parts; do
             echo "| side | instructions/request (loop) | vs by hand | instructions/prepare | vs by hand |"
             echo "|---|---|---|---|---|"
             awk -v h="$ih" -v r="$ir" -v n="$in" -v ph="$ph" -v pr="$pr" -v pn="$pn" 'BEGIN {
+                if (h <= 0 || ph <= 0) { print "| (a callgrind run counted nothing) | | | | |"; exit }
                 printf "| by hand (alt_curl_prepare) | %d | 1.000 | %d | 1.00 |\n", h, ph
                 printf "| request-aware, key-route affinity | %d | %.3f | %d | %.2f |\n", r, r / h, pr, pr / ph
                 printf "| request-aware, affinity off | %d | %.3f | %d | %.2f |\n", n, n / h, pn, pn / ph }'
