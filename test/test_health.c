@@ -361,6 +361,14 @@ static long pct(drv *d, int p)
     return pct_but(d, p, 0);
 }
 
+/* The node that served the request at pct(d, p). */
+static int pct_node(drv *d, int p)
+{
+    qsort(d->lat, d->nlat, sizeof *d->lat, cmp_lat);
+    size_t want = (d->nlat * (size_t)p + 99) / 100;
+    return want ? d->lat[want - 1].node : 0;
+}
+
 /* ------------------------------------------------------------- helpers */
 
 /* An lb on the 6-node cluster, one seed, configured but not yet used. */
@@ -460,11 +468,13 @@ static void slow_node_mode(int multi)
     CHECK(d.per_node[SLOW] * 30 < d.done);
     CHECK(lo > 0 && hi * 10 <= lo * 13);
     /* The slow node does not set the p99: it is under the slow node's
-     * delay (fewer than 1% waited for it), or else within 1.2x (+1 ms) of
-     * the other nodes' answers' own p99, measured in the same run under
-     * the same load (this cluster is one process: its tail moves with the
-     * machine's load). */
-    CHECK(p99 < 20000 || p99 <= p99_fast * 6 / 5 + 1000);
+     * delay (fewer than 1% waited for it), or else the request at the p99
+     * is one another node answered. (This cluster is one process: on a
+     * loaded machine the other nodes' tail passes 20 ms too. Comparing
+     * with their own p99 failed there: with 0.7% of the requests on the
+     * slow node, the p99 of all is about their p99.7, 20.3 against 14.8
+     * ms in one CI run.) */
+    CHECK(p99 < 20000 || pct_node(&d, 99) != SLOW);
 
     /* The control: round-robin on the same cluster and lb. */
     REQUIRE(alt_lb_set_choice(lb, ALT_CHOICE_ROUND_ROBIN) == ALT_OK);
@@ -477,6 +487,7 @@ static void slow_node_mode(int multi)
     CHECK_EQ(d.ok200, d.done);
     CHECK(d.per_node[SLOW] * 8 >= d.done && d.per_node[SLOW] * 5 <= d.done);
     CHECK(rr_p99 >= 20000);
+    CHECK(pct_node(&d, 99) == SLOW); /* the criterion above tells them apart */
 
     /* Fast again: its estimate decays, it is measured again and wins its
      * share back. */
