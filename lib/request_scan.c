@@ -695,18 +695,12 @@ size_t alt__json_unescape(const char *s, size_t len, unsigned char *out,
     return n;
 }
 
-/* Whether the raw (escaped) string contents s equal want. A bad escape
- * makes them unequal: such a name is nothing the rules read. */
-static NOINLINE bool name_is(const char *s, size_t n, const char *want,
-                             size_t wn)
+/* name_is() for a name that holds a backslash: unescaped as it is
+ * compared. A bad escape makes the names unequal. */
+static NOINLINE bool name_is_escaped(const char *s, size_t n,
+                                     const char *want, size_t wn)
 {
-    /* Equal bytes are equal names only without escapes: a valid escape
-     * shortens the text (the raw a\\b is the 3-byte name a\b). */
-    if (n == wn && memcmp(s, want, n) == 0)
-        return !memchr(s, '\\', n);
     const char *end = s + n;
-    if (n < wn || !memchr(s, '\\', n))
-        return false; /* unescaping never lengthens */
     size_t w = 0;
     while (s < end) {
         const char *bs = memchr(s, '\\', (size_t)(end - s));
@@ -725,6 +719,24 @@ static NOINLINE bool name_is(const char *s, size_t n, const char *want,
         s += used;
     }
     return w == wn;
+}
+
+/* Whether the raw (escaped) string contents s equal want. A raw name
+ * without a backslash is its own text, and one with a backslash is longer
+ * than the text it stands for: only then is it unescaped. Names are
+ * short: a byte loop, no calls. */
+static inline bool name_is(const char *s, size_t n, const char *want,
+                           size_t wn)
+{
+    if (n < wn)
+        return false;
+    bool same = n == wn;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\')
+            return name_is_escaped(s, n, want, wn);
+        same = same && s[i] == want[i];
+    }
+    return same;
 }
 
 /* The contents of a short enum-like string value (ReturnValues, Action),
@@ -1260,24 +1272,6 @@ bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
     return false;
 }
 
-/* name_is() for the names of the Item's members, without its calls: a
- * raw name without a backslash is its own text, and one with a backslash
- * is longer than the text it stands for, so that only a name longer than
- * want can need unescaping. */
-static bool member_is(const char *s, size_t n, const char *want, size_t wn)
-{
-    if (n < wn)
-        return false;
-    /* Names are short: a byte loop, no calls. */
-    bool same = n == wn;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\')
-            return name_is(s, n, want, wn);
-        same = same && s[i] == want[i];
-    }
-    return same;
-}
-
 bool alt__scan_key(const alt__scan *scan, const char *pk, size_t pk_len,
                    char *type, unsigned char *buf, size_t cap, size_t *n)
 {
@@ -1288,8 +1282,8 @@ bool alt__scan_key(const alt__scan *scan, const char *pk, size_t pk_len,
     lexer lx, *z = &lx;
     lexer_init(z, scan->item + scan->item_len);
     for (unsigned i = 0; i < scan->nmembers; i++)
-        if (member_is(scan->member[i].name, scan->member[i].name_len, pk,
-                      pk_len))
+        if (name_is(scan->member[i].name, scan->member[i].name_len, pk,
+                    pk_len))
             return key_value(z, scan->member[i].value, type, buf, cap, n);
     return false;
 }
