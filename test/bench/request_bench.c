@@ -6,6 +6,7 @@
  *   request_bench micro [runs=9] [calls=200000]
  *   request_bench cpu   port=P [conc=8] [passes=21] [requests=10000]
  *                       [warmup=1000] [cpu=0] [servers=PID,...]
+ *                       [balanced=1 | pk=NAME | sigv4=1]
  *   request_bench instr port=P how=hand|request [affinity=1] [requests=N]
  *   request_bench prep  how=hand|request [affinity=1] [calls=N]
  *   request_bench zip   port=P [conc=8] [cpu=0] [scale=1]
@@ -204,6 +205,11 @@ static const char nodes6[] = "[\"127.0.0.1\",\"127.0.0.2\",\"127.0.0.3\","
                              "\"127.0.0.4\",\"127.0.0.5\",\"127.0.0.6\"]";
 
 /* An alt_lb seeded with 127.0.0.1:port, partition key of TABLE known. */
+/* The table's partition key as the library is told it. cpu's pk= names
+ * one the items lack: every body is scanned, no key is found, and the
+ * requests go the normal way. */
+static const char *bench_pk = "pk";
+
 static alt_lb *new_lb(int port, bool sigv4, alt_affinity aff, int zlevel,
                       bool refresh)
 {
@@ -215,7 +221,7 @@ static alt_lb *new_lb(int port, bool sigv4, alt_affinity aff, int zlevel,
         die("alt_lb_set_credentials");
     if (zlevel > 0 && alt_lb_set_compression(lb, zlevel, 1024) != ALT_OK)
         die("alt_lb_set_compression");
-    if (alt_lb_set_partition_key(lb, TABLE, "pk") != ALT_OK
+    if (alt_lb_set_partition_key(lb, TABLE, bench_pk) != ALT_OK
         || alt_lb_set_affinity(lb, aff) != ALT_OK)
         die("alt_lb_set_partition_key / affinity");
     if (refresh) {
@@ -675,8 +681,13 @@ static int cmd_cpu(int argc, char **argv)
     pin_self((int)arg_long(argc, argv, "cpu", 0));
     nservers = parse_pids(arg(argc, argv, "servers", ""), servers, 16);
     bool balanced = arg_long(argc, argv, "balanced", 0) != 0;
-    if (!port || passes < 1 || passes > MAXRUNS || conc < 1 || conc > 64)
-        die("cpu: port= needed; passes 1..64; conc 1..64");
+    bench_pk = arg(argc, argv, "pk", "pk");
+    bool unrouted = strcmp(bench_pk, "pk") != 0;
+    bool sigv4 = arg_long(argc, argv, "sigv4", 0) != 0;
+    if (!port || passes < 1 || passes > MAXRUNS || conc < 1 || conc > 64
+        || balanced + unrouted + sigv4 > 1)
+        die("cpu: port= needed; passes 1..64; conc 1..64; one of balanced, "
+            "pk, sigv4");
     hand_lists();
     static struct body b[NKEYS];
     int nkeys = NKEYS;
@@ -690,8 +701,23 @@ static int cmd_cpu(int argc, char **argv)
     double ratio[MAXRUNS], cpu_h[MAXRUNS], cpu_r[MAXRUNS];
     long failed = 0, size_h = 0, size_r = 0;
     printf("### 8b%s. Client CPU per request at concurrency %d: request-aware "
-           "vs by hand%s\n\n", balanced ? "'" : "", conc,
-           balanced ? ", keys spread evenly over the nodes" : "");
+           "vs by hand%s\n\n",
+           balanced ? "'" : unrouted ? "''" : sigv4 ? "-sigv4" : "", conc,
+           balanced ? ", keys spread evenly over the nodes"
+           : unrouted ? ", every body scanned but none routed"
+           : sigv4 ? ", both signed with SigV4" : "");
+    if (sigv4)
+        printf("As 8b, with credentials set (alt_lb_set_credentials): libcurl "
+               "signs every request of both sides (AWS_SIGV4), as it must "
+               "for a cluster with alternator_enforce_authorization on. "
+               "nginx does not check the signatures.\n\n");
+    if (unrouted)
+        printf("The table's partition key given to the library is \"%s\", "
+               "an attribute the items lack: the request-aware side scans "
+               "every body as above, finds no key, and sends the request "
+               "the normal way, as by hand does. Against 8b, this tells the "
+               "scan's cost from what routing by key itself costs.\n\n",
+               bench_pk);
     if (balanced)
         printf("The keys: %d conditional PutItems, %d for each node, found by "
                "sending candidates once (balanced_bodies()): the nodes get "
@@ -705,11 +731,12 @@ static int cmd_cpu(int argc, char **argv)
            "HTTPHEADER (Content-Type, X-Amz-Target, Accept removed) then "
            "alt_curl_prepare_ex(); request-aware = alt_curl_prepare_request()"
            " with key-route affinity (the conditional PutItem of %zu bytes, "
-           "%d keys, each routed to its node). Both send the same bytes "
+           "%d keys, each routed to its node%s). Both send the same bytes "
            "(CURLINFO_REQUEST_SIZE below). The two run back to back in each "
            "pass (order alternating); ratio = request-aware / by hand within "
            "the pass. Others = CPU used by other processes meanwhile, in "
-           "cores.\n\n", conc, warmup, requests, b[0].len, nkeys);
+           "cores.\n\n", conc, warmup, requests, b[0].len, nkeys,
+           unrouted ? " in 8b; here none is" : "");
     printf("| pass | by hand: us/request | request-aware: us/request | "
            "ratio | requests/s (hand, aware) | others (hand, aware) | "
            "new connections (hand, aware) |\n"
@@ -724,7 +751,7 @@ static int cmd_cpu(int argc, char **argv)
             struct mloop *l = &L[which];
             memset(l, 0, sizeof *l);
             l->time_prepare = p == passes;
-            l->lb = new_lb(port, false, ALT_AFFINITY_RMW, 0, true);
+            l->lb = new_lb(port, sigv4, ALT_AFFINITY_RMW, 0, true);
             l->how = which ? REQUEST : BY_HAND;
             l->b = b;
             l->nkeys = nkeys;
