@@ -204,12 +204,12 @@ static void free_bodies(struct body *b, int n)
 static const char nodes6[] = "[\"127.0.0.1\",\"127.0.0.2\",\"127.0.0.3\","
                              "\"127.0.0.4\",\"127.0.0.5\",\"127.0.0.6\"]";
 
-/* An alt_lb seeded with 127.0.0.1:port, partition key of TABLE known. */
 /* The table's partition key as the library is told it. cpu's pk= names
  * one the items lack: every body is scanned, no key is found, and the
  * requests go the normal way. */
 static const char *bench_pk = "pk";
 
+/* An alt_lb seeded with 127.0.0.1:port, partition key of TABLE known. */
 static alt_lb *new_lb(int port, bool sigv4, alt_affinity aff, int zlevel,
                       bool refresh)
 {
