@@ -6,7 +6,7 @@
  *   request_bench micro [runs=9] [calls=200000]
  *   request_bench cpu   port=P [conc=8] [passes=21] [requests=10000]
  *                       [warmup=1000] [cpu=0] [servers=PID,...]
- *                       [balanced=1 | pk=NAME | sigv4=1]
+ *                       [balanced=1 | unrouted=1 | sigv4=1]
  *   request_bench instr port=P how=hand|request [affinity=1] [requests=N]
  *   request_bench prep  how=hand|request [affinity=1] [calls=N]
  *   request_bench zip   port=P [conc=8] [cpu=0] [scale=1]
@@ -204,9 +204,9 @@ static void free_bodies(struct body *b, int n)
 static const char nodes6[] = "[\"127.0.0.1\",\"127.0.0.2\",\"127.0.0.3\","
                              "\"127.0.0.4\",\"127.0.0.5\",\"127.0.0.6\"]";
 
-/* The table's partition key as the library is told it. cpu's pk= names
- * one the items lack: every body is scanned, no key is found, and the
- * requests go the normal way. */
+/* The table's partition key as the library is told it. cpu's unrouted=1
+ * names one the items lack: every body is scanned, no key is found, and
+ * the requests go the normal way. */
 static const char *bench_pk = "pk";
 
 /* An alt_lb seeded with 127.0.0.1:port, partition key of TABLE known. */
@@ -681,13 +681,14 @@ static int cmd_cpu(int argc, char **argv)
     pin_self((int)arg_long(argc, argv, "cpu", 0));
     nservers = parse_pids(arg(argc, argv, "servers", ""), servers, 16);
     bool balanced = arg_long(argc, argv, "balanced", 0) != 0;
-    bench_pk = arg(argc, argv, "pk", "pk");
-    bool unrouted = strcmp(bench_pk, "pk") != 0;
+    bool unrouted = arg_long(argc, argv, "unrouted", 0) != 0;
     bool sigv4 = arg_long(argc, argv, "sigv4", 0) != 0;
     if (!port || passes < 1 || passes > MAXRUNS || conc < 1 || conc > 64
         || balanced + unrouted + sigv4 > 1)
-        die("cpu: port= needed; passes 1..64; conc 1..64; one of balanced, "
-            "pk, sigv4");
+        die("cpu: port= needed; passes 1..64; conc 1..64; at most one of "
+            "balanced, unrouted, sigv4");
+    if (unrouted)
+        bench_pk = "no_such_attribute"; /* make_put() writes no such one */
     hand_lists();
     static struct body b[NKEYS];
     int nkeys = NKEYS;
@@ -714,7 +715,7 @@ static int cmd_cpu(int argc, char **argv)
     if (unrouted)
         printf("The table's partition key given to the library is \"%s\", "
                "an attribute the items lack: the request-aware side scans "
-               "every body as above, finds no key, and sends the request "
+               "every body as in 8b, finds no key, and sends the request "
                "the normal way, as by hand does. Against 8b, this tells the "
                "scan's cost from what routing by key itself costs.\n\n",
                bench_pk);

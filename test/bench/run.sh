@@ -260,7 +260,7 @@ for part in $parts; do
         log "part 8b': the same with the keys spread evenly over the nodes"
         "$rb" cpu port=$p6 cpu=0 balanced=1 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         log "part 8b'': the same with every body scanned but none routed"
-        "$rb" cpu port=$p6 cpu=0 pk=absent servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
+        "$rb" cpu port=$p6 cpu=0 unrouted=1 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         log "part 8b-sigv4: the same with SigV4 signing on both sides"
         "$rb" cpu port=$p6 cpu=0 sigv4=1 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         log "part 8c: compression"
