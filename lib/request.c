@@ -107,6 +107,27 @@ static size_t compress_body(alt_lb *lb, alt__req *req, const char *body,
     return rc == Z_STREAM_END && out < len ? out : 0;
 }
 
+/* route_key()'s alt__pk_of: the partition key of a table already known,
+ * looked up without adding it (a request that does not qualify must not
+ * make the library learn its table). */
+struct pk_ctx {
+    alt_lb *lb;
+    alt__table *table;
+    const alt__pk *pk;
+};
+
+static const char *pk_of(void *ctx, const char *table, size_t table_len,
+                         size_t *pk_len)
+{
+    struct pk_ctx *c = ctx;
+    c->table = alt__table_find(c->lb, table, table_len);
+    c->pk = c->table ? atomic_load_explicit(&c->table->pk,
+                                            memory_order_acquire)
+                     : NULL;
+    *pk_len = c->pk ? c->pk->len : 0;
+    return c->pk ? c->pk->name : NULL;
+}
+
 /* The key's hash of a write that qualifies under lb's affinity mode and
  * whose table's partition key is known: true and *seed, else false. */
 static bool route_key(alt_lb *lb, alt__op op, const char *body, size_t len,
@@ -114,14 +135,20 @@ static bool route_key(alt_lb *lb, alt__op op, const char *body, size_t len,
 {
     int mode = atomic_load_explicit(&lb->affinity, memory_order_relaxed);
     alt__scan scan;
+    struct pk_ctx c = {lb, NULL, NULL};
+    alt__scan_with with = {pk_of, &c, mode == ALT_AFFINITY_RMW};
     if (mode == ALT_AFFINITY_NONE || !body
-        || !alt__scan_request(op, body, len, &scan) || !scan.write
+        || !alt__scan_request(op, body, len, &with, &scan) || !scan.write
         || (mode == ALT_AFFINITY_RMW && !scan.rmw))
         return false;
-    alt__table *table = alt__table_get(lb, scan.table, scan.table_len);
-    const alt__pk *pk = table ? atomic_load_explicit(&table->pk,
-                                                     memory_order_acquire)
-                              : NULL;
+    /* Where pk_of() ran (the scan reached both the TableName and the
+     * Item/Key), the same table, and the key the scan stopped at. */
+    const alt__pk *pk = c.pk;
+    if (!c.table) {
+        alt__table *table = alt__table_get(lb, scan.table, scan.table_len);
+        pk = table ? atomic_load_explicit(&table->pk, memory_order_acquire)
+                   : NULL;
+    }
     unsigned char key[ALT_MAX_KEY];
     size_t n;
     char type;

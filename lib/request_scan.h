@@ -86,18 +86,47 @@ typedef struct alt__scan {
     } member[ALT__SCAN_MEMBERS];
 } alt__scan;
 
+/* The partition key's name (unescaped) of the table whose TableName is
+ * table (raw, still escaped), or NULL when it is not known. */
+typedef const char *alt__pk_of(void *ctx, const char *table,
+                               size_t table_len, size_t *pk_len);
+
+/* What the caller knows, so that alt__scan_request() may stop early. */
+typedef struct alt__scan_with {
+    alt__pk_of *pk_of;  /* called at most once, with ctx; may be NULL */
+    void *ctx;
+    bool rmw_only;      /* only a read-modify-write is of use */
+} alt__scan_with;
+
 /*
  * Walks the body of a PutItem, UpdateItem or DeleteItem once. True if it is
- * one well-formed JSON object (whitespace around it allowed) with a
- * non-empty string TableName and an object Item (PutItem) or Key
- * (Update/DeleteItem); then write is true and rmw says whether it
- * qualifies in the read-modify-write mode. False, with *out zeroed, for
- * other operations, malformed JSON, a missing table or item, a member the
- * rules read that has the wrong JSON type, or one of them given twice.
- * JSON null counts as absent, as a nil field does in Go.
+ * one JSON object (whitespace around it allowed) with a non-empty string
+ * TableName and an object Item (PutItem) or Key (Update/DeleteItem); then
+ * write is true and rmw says whether it qualifies in the read-modify-write
+ * mode. False, with *out zeroed, for other operations, malformed JSON, a
+ * missing table or item, a member the rules read that has the wrong JSON
+ * type, or one of them given twice. JSON null counts as absent, as a nil
+ * field does in Go.
+ *
+ * with (may be NULL: the whole body is checked) lets the walk stop once
+ * it knows all that routing needs:
+ *  - the table's partition key, from with->pk_of() once the TableName and
+ *    the Item/Key are reached. When the TableName comes first, the walk
+ *    leaves the Item/Key at the first member of that name: the members
+ *    after it are skipped by matching brackets outside strings, not
+ *    checked (nor recorded);
+ *  - then, with the key among the recorded members, and rmw true or
+ *    with->rmw_only false, the walk returns true at once: the members
+ *    after that point are not read.
+ * So a body malformed, cut short or with a member given twice after
+ * that point may yield true (the server refuses it, wherever the request
+ * goes; with->rmw_only false, rmw may miss a later member), and a
+ * well-formed one gives the same table, item and write as without with,
+ * the same rmw when with->rmw_only, and alt__scan_key() the same key for
+ * that name. (Nesting past 128 levels is refused only where checked.)
  */
 bool alt__scan_request(alt__op op, const char *body, size_t len,
-                       alt__scan *out);
+                       const alt__scan_with *with, alt__scan *out);
 
 /*
  * The partition key in an Item/Key object's text (an alt__scan span, or any

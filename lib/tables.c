@@ -98,6 +98,14 @@ alt__table *alt__table_get(alt_lb *lb, const char *name, size_t len)
     return valid_table(name, len) ? table_get(lb, name, len, true) : NULL;
 }
 
+alt__table *alt__table_find(alt_lb *lb, const char *name, size_t len)
+{
+    alt__table *t = NULL;
+    if (len > 0 && len <= MAX_NAME)
+        probe(lb, name, len, hash_name(name, len), &t);
+    return t;
+}
+
 void alt__free_tables(alt_lb *lb)
 {
     for (size_t i = 0; lb->tables && i < ALT_TABLE_SLOTS; i++) {

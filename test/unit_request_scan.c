@@ -53,7 +53,7 @@ static const char *place(const char *s, size_t n)
 
 static bool scan_n(alt__op op, const char *body, size_t n, alt__scan *out)
 {
-    return alt__scan_request(op, place(body, n), n, out);
+    return alt__scan_request(op, place(body, n), n, NULL, out);
 }
 
 static bool scan(alt__op op, const char *body, alt__scan *out)
@@ -466,8 +466,8 @@ static void spans(void)
     size_t n = alt__json_unescape(s.table, s.table_len, name, sizeof name, &ok);
     CHECK(ok && n == 3 && memcmp(name, "a-b", 3) == 0);
     /* NULL body. */
-    CHECK(!alt__scan_request(P, NULL, 0, &s));
-    CHECK(!alt__scan_request(P, NULL, 10, &s));
+    CHECK(!alt__scan_request(P, NULL, 0, NULL, &s));
+    CHECK(!alt__scan_request(P, NULL, 10, NULL, &s));
 }
 
 /* Nesting: 128 containers inside one value are fine, 129 are not, and a
@@ -507,9 +507,9 @@ static void nesting(void)
     char *b = arena;
     memcpy(b, "{\"X\":", 5);
     memset(b + 5, '[', big - 5);
-    CHECK(!alt__scan_request(P, b, big, &s));
+    CHECK(!alt__scan_request(P, b, big, NULL, &s));
     memset(b + 5, '{', big - 5);
-    CHECK(!alt__scan_request(P, b, big, &s));
+    CHECK(!alt__scan_request(P, b, big, NULL, &s));
 }
 
 /* ---- Every prefix ---------------------------------------------------- */
@@ -886,6 +886,401 @@ static void unescape(void)
     CHECK(ok && n == 3 && memcmp(out, "\x7f\x80\xff", 3) == 0);
 }
 
+/* ---- Stopping early (alt__scan_with) ---------------------------------- */
+
+/* An alt__pk_of that knows one table's partition key ("pk"), or every
+ * table's when table is NULL, and counts its calls. */
+struct pk_book {
+    const char *table; /* raw; NULL: any */
+    const char *pk;    /* NULL: unknown */
+    int calls;
+    const char *asked; /* the raw table name of the last call */
+    size_t asked_len;
+};
+
+static const char *book_pk(void *ctx, const char *table, size_t table_len,
+                           size_t *pk_len)
+{
+    struct pk_book *b = ctx;
+    b->calls++;
+    b->asked = table;
+    b->asked_len = table_len;
+    if (!b->pk || (b->table && !span_is(table, table_len, b->table)))
+        return NULL;
+    *pk_len = strlen(b->pk);
+    return b->pk;
+}
+
+static bool scan_with(alt__op op, const char *body, size_t n, bool rmw_only,
+                      struct pk_book *book, alt__scan *out)
+{
+    alt__scan_with with = {book_pk, book, rmw_only};
+    return alt__scan_request(op, place(body, n), n, &with, out);
+}
+
+/* The key found from a scan's recorded members, as a string. */
+static bool key_is(const alt__scan *s, const char *want)
+{
+    char t;
+    unsigned char b[64];
+    size_t n;
+    return alt__scan_key(s, "pk", 2, &t, b, sizeof b, &n) &&
+           bytes_are(b, n, want, strlen(want));
+}
+
+static void early_stop(void)
+{
+    struct {
+        alt__op op;
+        const char *body;
+        bool rmw_only;
+        bool ok;      /* with the key known */
+        bool rmw;
+        const char *key;
+    } cases[] = {
+        /* Past the key, the Item's members are not checked... */
+        {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"},\"x\":{\"N\":1x"
+            "},\"y\":[,]},\"ConditionExpression\":\"c\"}", true, true, true,
+         "k"},
+        /* ...but its end is found: brackets in strings do not count. */
+        {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"},\"x\":{\"S\":"
+            "\"}}]\\\"}\"}},\"ConditionExpression\":\"c\"}", true, true, true,
+         "k"},
+        /* With rmw known, nothing after is read. */
+        {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"}},"
+            "\"ConditionExpression\":\"c\",\"TableName\":\"u\",,,", true, true,
+         true, "k"},
+        {U, "{\"TableName\":\"t\",\"ReturnValues\":\"ALL_NEW\",\"Key\":{\"pk\""
+            ":{\"N\":\"7\"}},[", true, true, true, "7"},
+        /* Any write: nothing after the Item/Key is read. */
+        {D, "{\"TableName\":\"t\",\"Key\":{\"pk\":{\"B\":\"YWI=\"}}garbage",
+         false, true, false, "ab"},
+        /* Until rmw is known it reads on: garbage before it is refused. */
+        {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"}},\"X\":tru,"
+            "\"ConditionExpression\":\"c\"}", true, false, false, NULL},
+        {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"}},\"X\":true,"
+            "\"ConditionExpression\":\"c\"}x", true, true, true, "k"},
+        /* A body cut inside the skipped part is still cut. */
+        {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"},\"x\":{\"S\":"
+            "\"}}}}}}", true, false, false, NULL},
+        /* The TableName after the Item: the key among the recorded
+         * members, the Item checked whole. */
+        {P, "{\"ConditionExpression\":\"c\",\"Item\":{\"a\":{\"S\":\"1\"},"
+            "\"pk\":{\"S\":\"k\"}},\"TableName\":\"t\",!", true, true, true,
+         "k"},
+        {P, "{\"ConditionExpression\":\"c\",\"Item\":{\"pk\":{\"S\":\"k\"},"
+            "\"a\":{\"N\":1x}},\"TableName\":\"t\"}", true, false, false,
+         NULL},
+        /* An escaped name is the key's name too. */
+        {P, "{\"TableName\":\"t\",\"Item\":{\"p\\u006b\":{\"S\":\"e\"},\"x\":"
+            "[}},\"ConditionExpression\":\"c\"}", true, true, true, "e"},
+        /* No key in the Item: no early stop. */
+        {P, "{\"TableName\":\"t\",\"Item\":{\"a\":{\"S\":\"1\"}},"
+            "\"ConditionExpression\":\"c\"}x", true, false, false, NULL},
+        /* A member given twice before the stop is refused, after it not
+         * seen. */
+        {P, "{\"TableName\":\"t\",\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":"
+            "\"k\"}},\"ConditionExpression\":\"c\"}", true, false, false,
+         NULL},
+        {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"}},"
+            "\"ConditionExpression\":\"c\",\"Item\":{}}", true, true, true,
+         "k"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *body = cases[i].body;
+        size_t n = strlen(body);
+        struct pk_book book = {NULL, "pk", 0, NULL, 0};
+        alt__scan s, full;
+        bool ok = scan_with(cases[i].op, body, n, cases[i].rmw_only, &book,
+                            &s);
+        CHECK_CASE(ok == cases[i].ok, body);
+        CHECK_CASE(book.calls <= 1 &&
+                       (!ok || (book.calls == 1 &&
+                                span_is(book.asked, book.asked_len, "t"))),
+                   body);
+        if (ok) {
+            CHECK_CASE(s.write && s.rmw == cases[i].rmw &&
+                           span_is(s.table, s.table_len, "t"),
+                       body);
+            CHECK_CASE(key_is(&s, cases[i].key), body);
+        } else {
+            CHECK_CASE(!s.write && !s.table && !s.item, body);
+        }
+        /* Without the key known, every one of them is checked whole. */
+        bool whole = scan_n(cases[i].op, body, n, &full);
+        CHECK_CASE(!whole || (ok && full.rmw == s.rmw &&
+                              full.item_len == s.item_len), body);
+        /* The key not known (or another table's): the same as whole. */
+        struct pk_book none = {NULL, NULL, 0, NULL, 0};
+        struct pk_book other = {"u", "pk", 0, NULL, 0};
+        CHECK_CASE(scan_with(cases[i].op, body, n, true, &none, &s) == whole,
+                   body);
+        CHECK_CASE(scan_with(cases[i].op, body, n, false, &other, &s) ==
+                       whole, body);
+    }
+    /* pk_of is not called without a TableName, nor for an empty one. */
+    struct pk_book book = {NULL, "pk", 0, NULL, 0};
+    alt__scan s;
+    const char *no_table = "{\"Item\":{\"pk\":{\"S\":\"k\"}}}";
+    const char *empty = "{\"TableName\":\"\",\"Item\":{\"pk\":{\"S\":\"k\"}}}";
+    CHECK(!scan_with(P, no_table, strlen(no_table), false, &book, &s));
+    CHECK(!scan_with(P, empty, strlen(empty), false, &book, &s));
+    CHECK(book.calls == 0);
+}
+
+/* ---- Stopping early: the same answers on generated bodies -------------- */
+
+/* Well-formed bodies of every shape the rules read, from a fixed seed:
+ * members in any order, whitespace or not, strings of 0 to 150 bytes with
+ * escapes, brackets and backslash runs anywhere (so that the skipped part
+ * crosses 64-byte blocks at every offset), nested attributes. */
+struct gen {
+    char *b;
+    size_t n, cap;
+    uint64_t r;
+};
+
+static unsigned below(struct gen *g, unsigned n)
+{
+    g->r ^= g->r << 13;
+    g->r ^= g->r >> 7;
+    g->r ^= g->r << 17;
+    return (unsigned)(g->r % n);
+}
+
+static void put(struct gen *g, const char *s)
+{
+    size_t k = strlen(s);
+    if (g->n + k < g->cap) {
+        memcpy(g->b + g->n, s, k);
+        g->n += k;
+    }
+}
+
+static void ws(struct gen *g)
+{
+    static const char *const spaces[] = {" ", "\n", "\t ", "\r\n  "};
+    if (below(g, 5) == 0)
+        put(g, spaces[below(g, 4)]);
+}
+
+static void gen_string(struct gen *g)
+{
+    static const char *const bits[] = {
+        "a", "Z", "0", " ", "{", "}", "[", "]", ":", ",", "\\\"", "\\\\",
+        "\\\\\\\"", "\\\\\\\\", "\\/", "\\n", "\\u00e9", "\xc3\xa9", "'",
+    };
+    unsigned len = below(g, 4) == 0 ? below(g, 150) : below(g, 12);
+    put(g, "\"");
+    for (unsigned i = 0; i < len; i++)
+        put(g, below(g, 3) ? "x" : bits[below(g, sizeof bits / sizeof bits[0])]);
+    put(g, "\"");
+}
+
+static void gen_attr(struct gen *g, int depth);
+
+static void gen_members(struct gen *g, int depth, bool item)
+{
+    unsigned n = below(g, item ? 7 : 4);
+    int key_at = item && below(g, 7) ? (int)below(g, n + 1) : -1;
+    put(g, "{");
+    ws(g);
+    for (unsigned i = 0; i <= n; i++) {
+        bool key = (int)i == key_at;
+        if (i == n && !key)
+            break;
+        if (i > 0) {
+            put(g, ",");
+            ws(g);
+        }
+        if (key) {
+            static const char *const keys[] = {
+                "{\"S\":\"k1\"}", "{\"N\":\"-12.5e3\"}", "{\"B\":\"YWI=\"}",
+                "{ \"S\" : \"caf\\u00e9\" }", "{\"S\":\"a\\\"b\\\\\"}",
+            };
+            put(g, below(g, 4) ? "\"pk\"" : "\"p\\u006b\"");
+            ws(g);
+            put(g, ":");
+            ws(g);
+            put(g, keys[below(g, sizeof keys / sizeof keys[0])]);
+        } else {
+            if (below(g, 8) == 0)
+                put(g, "\"pk\"");   /* nested: not the key */
+            else
+                gen_string(g);
+            ws(g);
+            put(g, ":");
+            ws(g);
+            gen_attr(g, depth + 1);
+        }
+        ws(g);
+    }
+    put(g, "}");
+}
+
+static void gen_attr(struct gen *g, int depth)
+{
+    switch (depth > 3 ? 0 : below(g, 7)) {
+    case 0: put(g, "{\"S\":"); gen_string(g); put(g, "}"); break;
+    case 1: put(g, "{\"N\":\"42\"}"); break;
+    case 2: put(g, "{\"BOOL\":true}"); break;
+    case 3:
+        put(g, "{\"SS\":[");
+        gen_string(g);
+        put(g, ",");
+        ws(g);
+        gen_string(g);
+        put(g, "]}");
+        break;
+    case 4: put(g, "{\"M\":"); gen_members(g, depth, false); put(g, "}"); break;
+    case 5:
+        put(g, "{\"L\":[");
+        gen_attr(g, depth + 1);
+        put(g, ",");
+        gen_attr(g, depth + 1);
+        put(g, "]}");
+        break;
+    default: put(g, "{\"NULL\":true}"); break;
+    }
+}
+
+/* One body for op; returns its length. */
+static size_t gen_body(struct gen *g, alt__op op)
+{
+    static const char *const returns[] = {"\"ALL_OLD\"", "\"NONE\"",
+                                          "\"UPDATED_NEW\"", "\"ALL_NEW\""};
+    unsigned order[6] = {0, 1, 2, 3, 4, 5};
+    for (unsigned i = 5; i > 0; i--) {
+        unsigned j = below(g, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    g->n = 0;
+    ws(g);
+    put(g, "{");
+    bool any = false;
+    for (unsigned i = 0; i < 6; i++) {
+        unsigned m = order[i];
+        bool present = m <= 1 ? below(g, 12) != 0 : below(g, 2) != 0;
+        if (!present)
+            continue;
+        if (any)
+            put(g, ",");
+        any = true;
+        ws(g);
+        switch (m) {
+        case 0: put(g, "\"TableName\":"); ws(g); put(g, "\"tbl\""); break;
+        case 1:
+            put(g, op == P ? "\"Item\":" : "\"Key\":");
+            ws(g);
+            gen_members(g, 0, true);
+            break;
+        case 2:
+            put(g, "\"ConditionExpression\":");
+            put(g, below(g, 4) ? "\"attribute_exists(a)\"" : "\"\"");
+            break;
+        case 3: put(g, "\"ReturnValues\":"); put(g, returns[below(g, 4)]); break;
+        case 4:
+            put(g, "\"ExpressionAttributeValues\":{\":v\":");
+            gen_attr(g, 0);
+            put(g, "}");
+            break;
+        default:
+            put(g, "\"X\":[null,false,-0.5e-3,");
+            gen_string(g);
+            put(g, ",{}]");
+            break;
+        }
+        ws(g);
+    }
+    put(g, "}");
+    ws(g);
+    return g->n;
+}
+
+static bool same_key(const alt__scan *a, const alt__scan *b)
+{
+    char ta = 0, tb = 0;
+    unsigned char ka[64], kb[64];
+    size_t na = 99, nb = 99;
+    bool oa = alt__scan_key(a, "pk", 2, &ta, ka, sizeof ka, &na);
+    bool ob = alt__scan_key(b, "pk", 2, &tb, kb, sizeof kb, &nb);
+    return oa == ob && na == nb && ta == tb && memcmp(ka, kb, na) == 0;
+}
+
+static void early_stop_generated(void)
+{
+    static char buf[16384];
+    struct gen g = {buf, 0, sizeof buf, 0x243f6a8885a308d3u};
+    const alt__op op_of[] = {P, U, D};
+    int stopped = 0, routable = 0;
+    for (int i = 0; i < 6000; i++) {
+        alt__op op = op_of[i % 3];
+        size_t len = gen_body(&g, op);
+        alt__scan full, fast;
+        bool whole = scan_n(op, buf, len, &full);
+        routable += whole;
+        for (int rmw_only = 0; rmw_only < 2; rmw_only++) {
+            struct pk_book book = {NULL, "pk", 0, NULL, 0};
+            bool ok = scan_with(op, buf, len, rmw_only, &book, &fast);
+            CHECK_CASE(ok == whole, buf);
+            CHECK_CASE(book.calls <= 1, buf);
+            if (!ok || !whole)
+                continue;
+            CHECK_CASE(fast.table == full.table &&
+                           fast.table_len == full.table_len &&
+                           fast.item == full.item &&
+                           fast.item_len == full.item_len && fast.write &&
+                           (!rmw_only || fast.rmw == full.rmw) &&
+                           same_key(&fast, &full),
+                       buf);
+        }
+        if (!whole || i % 8)
+            continue;
+        /* Every prefix: once the stop is reached the rest is not read,
+         * and never before the Item/Key has ended. (The arena holds one
+         * placement at a time: what the whole body gave is copied.) */
+        struct pk_book book = {NULL, "pk", 0, NULL, 0};
+        bool fast_ok = scan_with(op, buf, len, true, &book, &fast);
+        CHECK_CASE(fast_ok, buf);
+        if (!fast_ok)
+            continue;
+        size_t item_end = (size_t)(full.item - (arena + ARENA - len)) +
+                          full.item_len;
+        char want_t = 0;
+        unsigned char want[64];
+        size_t want_n = 0;
+        bool want_ok = alt__scan_key(&fast, "pk", 2, &want_t, want,
+                                     sizeof want, &want_n);
+        bool want_rmw = fast.rmw;
+        size_t complete = len;
+        while (buf[complete - 1] != '}')
+            complete--;
+        bool was = false;
+        for (size_t k = 0; k < len; k++) {
+            alt__scan s;
+            bool ok = scan_with(op, buf, k, true, &book, &s);
+            CHECK_CASE(!was || ok, buf);
+            was = ok;
+            if (!ok)
+                continue;
+            stopped += k == complete - 1;
+            char t = 0;
+            unsigned char b[64];
+            size_t n = 0;
+            bool key_ok = alt__scan_key(&s, "pk", 2, &t, b, sizeof b, &n);
+            CHECK_CASE(k >= item_end && s.rmw == want_rmw &&
+                           s.table_len == full.table_len &&
+                           s.item_len == full.item_len && key_ok == want_ok &&
+                           t == want_t && n == want_n &&
+                           memcmp(b, want, n) == 0,
+                       buf);
+        }
+    }
+    /* The generator reaches both kinds. */
+    CHECK(routable > 2000 && stopped > 50);
+}
+
 /* ---- A realistic request --------------------------------------------- */
 
 static void realistic(void)
@@ -1010,6 +1405,8 @@ int main(void)
     realistic();
     many_members();
     window_edges();
+    early_stop();
+    early_stop_generated();
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;
