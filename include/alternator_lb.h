@@ -30,7 +30,10 @@
  * call: alt_curl_retry()), alt_lb_nodes() copies, alt_multi_attach() adds
  * nothing by itself. Changed in 0.3.0: alt_curl_prepare() may pass over a
  * node measured slower (alt_lb_set_choice()); HTTP 5xx answers count
- * against a node (alt_lb_set_health()).
+ * against a node (alt_lb_set_health()). Changed in 0.4.2:
+ * alt_curl_prepare_request() stops reading a body once it knows where the
+ * request goes, so a body malformed only past that point may go to its
+ * key's node (the server refuses it there as anywhere).
  */
 #ifndef ALTERNATOR_LB_H
 #define ALTERNATOR_LB_H
@@ -622,9 +625,14 @@ ALT_EXTERN alt_code alt_lb_set_maxconnects(alt_lb *lb, long n);
  * the node its key maps to (see alt_affinity), and its retries follow the
  * same plan as the other Alternator clients'. Any other request goes as
  * alt_curl_prepare() sends it. Finding the key scans the body once,
- * without building a JSON tree; a malformed body, or one without the key,
- * simply goes the normal way: the library never rejects a body, the server
- * judges it.
+ * without building a JSON tree, and stops once it knows the table, the
+ * key and (in the read-modify-write mode) that the write qualifies: with
+ * the TableName before the Item/Key, the attributes after the key are
+ * only skipped by their brackets, and nothing after that point is read.
+ * A body without the key, or malformed where the scan reads it, goes the
+ * normal way; one malformed only past that point may go to its key's
+ * node. The library never rejects a body: the server judges it, wherever
+ * it goes.
  *
  * Retries (alt_curl_retry(), alt_curl_perform_request()) send exactly the
  * same bytes and headers again. Everything this call allocates belongs to the
