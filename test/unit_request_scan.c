@@ -924,7 +924,7 @@ static bool key_is(const alt__scan *s, const char *want)
     char t;
     unsigned char b[64];
     size_t n;
-    return alt__scan_key(s, "pk", 2, &t, b, sizeof b, &n) &&
+    return want && alt__scan_key(s, "pk", 2, &t, b, sizeof b, &n) &&
            bytes_are(b, n, want, strlen(want));
 }
 
@@ -960,6 +960,9 @@ static void early_stop(void)
             "\"ConditionExpression\":\"c\"}", true, false, false, NULL},
         {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"}},\"X\":true,"
             "\"ConditionExpression\":\"c\"}x", true, true, true, "k"},
+        /* The Item/Key must end with a '}'. */
+        {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"},\"x\":1],"
+            "\"ConditionExpression\":\"c\"}", true, false, false, NULL},
         /* A body cut inside the skipped part is still cut. */
         {P, "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"k\"},\"x\":{\"S\":"
             "\"}}}}}}", true, false, false, NULL},
