@@ -950,9 +950,9 @@ static const char *compact_attribute(lexer *z, const char *p)
 /* ---- The rest of an Item past its key --------------------------------- */
 
 /*
- * object_rest(z, p): p is at the value of a member of an object; returns
- * just past the '}' that closes the object, or NULL if the input ends
- * first (or a ']' closes it). Only strings and brackets are followed: what lies in between is
+ * object_rest(z, p): p is inside an object, outside any string, at a
+ * member's value or after it; returns just past the '}' that closes the
+ * object, or NULL if the input ends first (or a ']' closes it). Only strings and brackets are followed: what lies in between is
  * not checked, as the scan is done with the object once it has passed the
  * key (see alt__scan_request()). '[' and ']' are '{' and '}' less 0x20,
  * and no other byte becomes either with that bit set: one compare counts
@@ -1076,10 +1076,10 @@ static NOINLINE const char *object_rest(lexer *z, const char *p)
 /* The Item/Key object at p, its members recorded in out as they are
  * passed (up to ALT__SCAN_MEMBERS), so that finding the key later needs no
  * second walk. Given the partition key's name (pk not NULL), the members
- * after the first of that name are only skipped (object_rest()). Returns
- * its end, or NULL. */
+ * after the first of that name are only skipped (object_rest()), and
+ * *keyed is set. Returns its end, or NULL. */
 static const char *item_members(lexer *z, const char *p, const char *pk,
-                                size_t pk_len, alt__scan *out)
+                                size_t pk_len, alt__scan *out, bool *keyed)
 {
     bool first = true;
     const char *name;
@@ -1095,9 +1095,14 @@ static const char *item_members(lexer *z, const char *p, const char *pk,
         }
         if (out->nmembers <= ALT__SCAN_MEMBERS)
             out->nmembers++;
-        if (pk && name_is(name, name_len, pk, pk_len))
-            return object_rest(z, p);
         const char *q = compact_attribute(z, p);
+        if (pk && name_is(name, name_len, pk, pk_len)) {
+            *keyed = true;
+            /* The key, often the last member. */
+            if (q && q < z->end && *q == '}')
+                return q + 1;
+            return object_rest(z, q ? q : p);
+        }
         if (!(p = q ? q : skip_value(z, p)))
             return NULL;
     }
@@ -1177,10 +1182,9 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
             /* Before it: the walk may leave the Item/Key at its key. */
             if (table_len && with && with->pk_of)
                 pk = with->pk_of(with->ctx, table, table_len, &pk_len);
-            if (!(p = item_members(z, p, pk, pk_len, out)))
+            if (!(p = item_members(z, p, pk, pk_len, out, &keyed)))
                 return false;
             item_len = (size_t)(p - item);
-            keyed = pk && recorded(out, pk, pk_len);
             break;
         case M_CONDITION:
         case M_UPDATE:
