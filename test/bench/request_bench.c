@@ -225,8 +225,8 @@ static const char nodes6[] = "[\"127.0.0.1\",\"127.0.0.2\",\"127.0.0.3\","
                              "\"127.0.0.4\",\"127.0.0.5\",\"127.0.0.6\"]";
 
 /* The table's partition key as the library is told it. cpu's unrouted=1
- * names one the items lack: every body is scanned, no key is found, and
- * the requests go the normal way. */
+ * names one the items lack: every body is scanned to its end, no key is
+ * found, and the requests go the normal way. */
 static const char *bench_pk = "pk";
 
 /* An alt_lb seeded with 127.0.0.1:port, partition key of TABLE known. */
@@ -741,9 +741,11 @@ static int cmd_cpu(int argc, char **argv)
     if (unrouted)
         printf("The table's partition key given to the library is \"%s\", "
                "an attribute the items lack: the request-aware side scans "
-               "every body as in 8b, finds no key, and sends the request "
-               "the normal way, as by hand does. Against 8b, this tells the "
-               "scan's cost from what routing by key itself costs.\n\n",
+               "every body whole (with no key to stop at, to its end: more "
+               "than 8b's scan, which stops past the key and the "
+               "condition), finds no key, and sends the request the normal "
+               "way, as by hand does: the scan's worst case for this "
+               "body, without routing by key.\n\n",
                bench_pk);
     if (balanced)
         printf("The keys: %d conditional PutItems, %d for each node, found by "
