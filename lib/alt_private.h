@@ -457,7 +457,9 @@ typedef struct alt__table {
 /* The table named (len bytes, unescaped), added (to be learnt) if new;
  * NULL when the name is not a valid table name, or no room. */
 alt__table *alt__table_get(alt_lb *lb, const char *name, size_t len);
-/* The table named, if it is known; never adds one. Lock-free. */
+/* The table named (len bytes as given: a name that is no valid table
+ * name, escaped JSON included, is simply not found), if it is known;
+ * never adds one. Lock-free. */
 alt__table *alt__table_find(alt_lb *lb, const char *name, size_t len);
 void alt__free_tables(alt_lb *lb);
 /* Starts the next due DescribeTable on job, to a node in rotation: true

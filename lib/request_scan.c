@@ -3,16 +3,16 @@
  * body that finds its table, its Item/Key and whether it is a
  * read-modify-write, then the partition key's bytes. See request_scan.h.
  *
- * The walk checks the JSON structure of the body (objects, arrays,
+ * The walk checks the JSON structure of what it reads (objects, arrays,
  * strings, numbers and literals, nesting, trailing bytes), so that a body
- * cut short or spliced never yields a span. It does not check what the
- * server checks anyway in strings it only skips: escapes, raw control
- * characters, UTF-8. A string whose contents the rules read (the key, the
- * ReturnValues, an Action) is fully checked when decoded. One part is
- * only skipped: told the table's partition key, the walk leaves the
- * Item/Key at its key and finds the object's end by its brackets
- * (object_rest()), which still sees a body cut short, not a malformed
- * value, nor nesting past MAX_DEPTH.
+ * cut short or spliced before the walk is done never yields a span. It
+ * does not check what the server checks anyway in strings it only skips:
+ * escapes, raw control characters, UTF-8. A string whose contents the
+ * rules read (the key, the ReturnValues, an Action) is fully checked when
+ * decoded. Told the table's partition key (alt__scan_with), the walk does
+ * less: it leaves the Item/Key at its key and finds the object's end by
+ * its brackets (object_rest()), and once it knows all routing needs it
+ * reads no further.
  *
  * Everything is iterative with bounded state; every read is checked
  * against the end of the input. Standalone: no other part of the library.
@@ -182,7 +182,8 @@ static inline uint64_t zero_bytes(uint64_t x)
 /* p is inside a string, not just after a backslash: returns just past the
  * closing quote, or NULL if the input ends first. Escapes are stepped
  * over, not checked. string_end() without a window: for a long string past
- * it, and for builds without SSE2. A byte loop costs about 1 ns a byte, 8
+ * it, for a string that object_rest() leaves open at a block's end, and
+ * for builds without SSE2. A byte loop costs about 1 ns a byte, 8
  * bytes a step a fraction of that. */
 static NOINLINE const char *string_tail(const char *p, const char *end)
 {
@@ -290,19 +291,16 @@ static inline void lexer_init(lexer *z, const char *end)
 }
 
 #ifdef __SSE2__
-static ALWAYS_INLINE uint64_t mask16(__m128i v, __m128i c)
-{
-    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
-}
-#endif
+/* 64 bytes from p as four vectors. Where fewer than 64 are left before
+ * end, those of a copy padded with zeros (no quote, backslash or bracket):
+ * the last bytes of a body are read in blocks too. */
+typedef struct bytes64 {
+    __m128i v[4];
+} bytes64;
 
-#ifdef __SSE2__
-/* Moves the window to p. Where fewer than 64 bytes are left, the masks are
- * those of a copy padded with zeros: the last tokens of a body use the
- * window too. */
-static ALWAYS_INLINE void window(lexer *z, const char *p)
+static ALWAYS_INLINE void load64(bytes64 *b, const char *p, const char *end)
 {
-    size_t left = (size_t)(z->end - p);
+    size_t left = (size_t)(end - p);
     char pad[64];
     const char *from = p;
     if (left < 64) {
@@ -311,13 +309,28 @@ static ALWAYS_INLINE void window(lexer *z, const char *p)
         from = pad;
     }
     const __m128i *v = (const __m128i *)(const void *)from;
-    __m128i v0 = _mm_loadu_si128(v), v1 = _mm_loadu_si128(v + 1);
-    __m128i v2 = _mm_loadu_si128(v + 2), v3 = _mm_loadu_si128(v + 3);
-    const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-    z->quote = mask16(v0, dq) | mask16(v1, dq) << 16 | mask16(v2, dq) << 32 |
-               mask16(v3, dq) << 48;
-    z->bslash = mask16(v0, bs) | mask16(v1, bs) << 16 |
-                mask16(v2, bs) << 32 | mask16(v3, bs) << 48;
+    for (int i = 0; i < 4; i++)
+        b->v[i] = _mm_loadu_si128(v + i);
+}
+
+/* Bit i set where byte i of the block equals c. */
+static ALWAYS_INLINE uint64_t mask64(const bytes64 *b, char c)
+{
+    const __m128i cv = _mm_set1_epi8(c);
+    uint64_t m = 0;
+    for (int i = 0; i < 4; i++)
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(
+                 _mm_cmpeq_epi8(b->v[i], cv)) << (16 * i);
+    return m;
+}
+
+/* Moves the window to p. */
+static ALWAYS_INLINE void window(lexer *z, const char *p)
+{
+    bytes64 b;
+    load64(&b, p, z->end);
+    z->quote = mask64(&b, '"');
+    z->bslash = mask64(&b, '\\');
     z->base = (uintptr_t)p;
 }
 #endif
@@ -952,9 +965,10 @@ static const char *compact_attribute(lexer *z, const char *p)
 /*
  * object_rest(z, p): p is inside an object, outside any string, at a
  * member's value or after it; returns just past the '}' that closes the
- * object, or NULL if the input ends first (or a ']' closes it). Only strings and brackets are followed: what lies in between is
- * not checked, as the scan is done with the object once it has passed the
- * key (see alt__scan_request()). '[' and ']' are '{' and '}' less 0x20,
+ * object, or NULL if the input ends first (or a ']' closes it). Only
+ * strings and brackets are followed: what lies in between is not checked,
+ * as the scan is done with the object once it has passed the key (see
+ * alt__scan_request()). '[' and ']' are '{' and '}' less 0x20,
  * and no other byte becomes either with that bit set: one compare counts
  * both kinds.
  */
@@ -973,10 +987,10 @@ static ALWAYS_INLINE uint64_t prefix_xor(uint64_t x)
 }
 
 /* The quotes of quote (bit i: block[i]) that no odd run of backslashes
- * escapes. Runs are counted in memory, back to from at most; they are
- * disjoint, so the counting is linear in the input. Only for a block
- * with a backslash. (A block starts outside any string, so a run that
- * began before it is no JSON, and only has to stay in bounds.) */
+ * escapes. Runs are counted in memory, back to from at most (a block
+ * starts outside any string, so in JSON no run crosses into it; from
+ * only keeps other input in bounds); they are disjoint, so the counting
+ * is linear in the input. Only for a block with a backslash. */
 static NOINLINE uint64_t unescaped(const char *block, const char *from,
                                    uint64_t quote)
 {
@@ -1002,38 +1016,18 @@ static NOINLINE const char *object_rest(lexer *z, const char *p)
 {
     const char *from = p, *end = z->end;
     uint64_t depth = 1;
-    const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-    const __m128i bit5 = _mm_set1_epi8(0x20);
-    const __m128i open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}');
     while (p < end) {
-        size_t left = (size_t)(end - p);
-        char pad[64];
-        const char *f = p;
-        if (left < 64) {
-            memset(pad, 0, sizeof pad);
-            memcpy(pad, p, left);
-            f = pad;
-        }
-        const __m128i *v = (const __m128i *)(const void *)f;
-        __m128i v0 = _mm_loadu_si128(v), v1 = _mm_loadu_si128(v + 1);
-        __m128i v2 = _mm_loadu_si128(v + 2), v3 = _mm_loadu_si128(v + 3);
-        uint64_t quote = mask16(v0, dq) | mask16(v1, dq) << 16 |
-                         mask16(v2, dq) << 32 | mask16(v3, dq) << 48;
-        uint64_t bslash = mask16(v0, bs) | mask16(v1, bs) << 16 |
-                          mask16(v2, bs) << 32 | mask16(v3, bs) << 48;
+        bytes64 b;
+        load64(&b, p, end);
+        uint64_t quote = mask64(&b, '"');
+        uint64_t bslash = mask64(&b, '\\');
         if (bslash)
             quote = unescaped(p, from, quote);
         uint64_t in = prefix_xor(quote);
-        v0 = _mm_or_si128(v0, bit5);
-        v1 = _mm_or_si128(v1, bit5);
-        v2 = _mm_or_si128(v2, bit5);
-        v3 = _mm_or_si128(v3, bit5);
-        uint64_t opens = mask16(v0, open) | mask16(v1, open) << 16 |
-                         mask16(v2, open) << 32 | mask16(v3, open) << 48;
-        uint64_t closes = mask16(v0, close) | mask16(v1, close) << 16 |
-                          mask16(v2, close) << 32 | mask16(v3, close) << 48;
-        opens &= ~in;
-        closes &= ~in;
+        for (int i = 0; i < 4; i++)
+            b.v[i] = _mm_or_si128(b.v[i], _mm_set1_epi8(0x20));
+        uint64_t opens = mask64(&b, '{') & ~in;
+        uint64_t closes = mask64(&b, '}') & ~in;
         for (uint64_t m = opens | closes; m; m &= m - 1) {
             unsigned i = (unsigned)__builtin_ctzll(m);
             depth += 1 - 2 * (closes >> i & 1); /* unsigned: wraps to -1 */
@@ -1045,6 +1039,8 @@ static NOINLINE const char *object_rest(lexer *z, const char *p)
             unsigned at = 63 - (unsigned)__builtin_clzll(quote);
             if (!(p = string_tail(p + at + 1, end)))
                 return NULL;
+        } else if ((size_t)(end - p) <= 64) {
+            return NULL; /* the last block, and the object still open */
         } else {
             p += 64;
         }

@@ -115,15 +115,16 @@ typedef struct alt__scan_with {
  *    leaves the Item/Key at the first member of that name: the members
  *    after it are skipped by matching brackets outside strings, not
  *    checked (nor recorded);
- *  - then, with the key among the recorded members, and rmw true or
- *    with->rmw_only false, the walk returns true at once: the members
- *    after that point are not read.
- * So a body malformed, cut short or with a member given twice after
- * that point may yield true (the server refuses it, wherever the request
- * goes; with->rmw_only false, rmw may miss a later member), and a
- * well-formed one gives the same table, item and write as without with,
- * the same rmw when with->rmw_only, and alt__scan_key() the same key for
- * that name. (Nesting past 128 levels is refused only where checked.)
+ *  - then, with the key found (the TableName first) or among the recorded
+ *    members (the TableName after the Item/Key), and rmw true or
+ *    with->rmw_only false, the walk returns true at once: nothing after
+ *    that point is read.
+ * So a body that is malformed, cut short, or has a member the rules read
+ * given twice or of the wrong type only past that point may yield true
+ * (the server refuses it, wherever the request goes; with->rmw_only
+ * false, rmw may miss a later member). Any body the whole walk accepts
+ * gives the same table, item and write, the same rmw when
+ * with->rmw_only, and alt__scan_key() the same key for that name.
  */
 bool alt__scan_request(alt__op op, const char *body, size_t len,
                        const alt__scan_with *with, alt__scan *out);

@@ -408,7 +408,8 @@ static void affinity_easy(void)
 }
 
 /* A malformed body, a missing key, a table that does not exist: sent the
- * normal way, never an error of the library's. */
+ * normal way, never an error of the library's; a body malformed only past
+ * what routing reads: sent to its key's node. */
 static void bad_bodies(void)
 {
     alt_lb *lb = new_lb();
@@ -437,6 +438,23 @@ static void bad_bodies(void)
     CHECK_EQ(alt_lb_partition_key(lb, "nosuchtable", buf, sizeof buf),
              ALT_E_UNKNOWN);
     CHECK(tu_log_count("DescribeTable nosuchtable") >= 1);
+    /* A plain write does not qualify in the read-modify-write mode: its
+     * table is not even looked up to be learnt. */
+    CHECK_EQ(call(lb, e, &r, "PutItem", "{\"TableName\":\"plainonly\","
+                  "\"Item\":{\"pk\":{\"S\":\"x\"}}}"), 400);
+    REQUIRE(alt_lb_refresh(lb) == ALT_OK);
+    CHECK_EQ(tu_log_count("DescribeTable plainonly"), 0);
+    /* Malformed only past the key and the condition, where the scan has
+     * stopped: routed by its key (key7's node, as in affinity_easy), and
+     * refused there by the server. */
+    REQUIRE(alt_lb_set_partition_key(lb, "kvs", "pk") == ALT_OK);
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ(call(lb, e, &r, "PutItem", "{\"TableName\":\"kvs\",\"Item\":"
+                      "{\"pk\":{\"S\":\"key7\"},\"v\":{\"N\":1x}},"
+                      "\"ConditionExpression\":\"attribute_not_exists(nope)\"}"),
+                 400);
+        CHECK_EQ(node_of(&r), 3);
+    }
     CHECK_EQ(alt_curl_prepare_request(lb, e, "Put Item", "{}", 2, NULL, 0),
              ALT_E_INVALID_ARG);
     CHECK_EQ(alt_curl_prepare_request(lb, e, "PutItem", NULL, 2, NULL, 0),

@@ -261,6 +261,8 @@ for part in $parts; do
         "$rb" cpu port=$p6 cpu=0 balanced=1 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         log "part 8b'': the same with every body scanned but none routed"
         "$rb" cpu port=$p6 cpu=0 unrouted=1 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
+        log "part 8b-tablelast: the same with TableName last in the bodies"
+        "$rb" cpu port=$p6 cpu=0 tablelast=1 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         log "part 8b-sigv4: the same with SigV4 signing on both sides"
         "$rb" cpu port=$p6 cpu=0 sigv4=1 servers="$(IFS=,; echo "${srv[*]}")" | out || rc=1
         log "part 8c: compression"

@@ -91,7 +91,8 @@ static void stopping_early(alt__op op, const char *body, size_t size,
         alt__scan f;
         pk_calls = 0;
         bool ok = alt__scan_request(op, body, size, &with, &f);
-        if (pk_calls > 1 || (!ok && (whole || !zeroed(&f))))
+        if (pk_calls > 1 || (ok && pk_calls != 1) ||
+            (!ok && (whole || !zeroed(&f))))
             abort();
         if (!ok)
             continue;
