@@ -968,9 +968,9 @@ static const char *compact_attribute(lexer *z, const char *p)
  * object, or NULL if the input ends first (or a ']' closes it). Only
  * strings and brackets are followed: what lies in between is not checked,
  * as the scan is done with the object once it has passed the key (see
- * alt__scan_request()). '[' and ']' are '{' and '}' less 0x20,
- * and no other byte becomes either with that bit set: one compare counts
- * both kinds.
+ * alt__scan_request()). '[' and ']' are '{' and '}' less 0x20, and no
+ * other byte becomes either with that bit set: one compare counts both
+ * kinds.
  */
 #ifdef __SSE2__
 /* Bit i of the result is the parity of bits 0..i of x: for the quotes of a
