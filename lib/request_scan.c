@@ -1105,14 +1105,15 @@ static const char *item_members(lexer *z, const char *p, const char *pk,
     return r < 0 ? NULL : p;
 }
 
-/* Whether the recorded members of an Item/Key include one named pk (as
- * far as they were recorded). */
-static bool recorded(const alt__scan *out, const char *pk, size_t pk_len)
+/* The value of the first recorded member of an Item/Key named pk, or
+ * NULL (also when it may be past the recorded ones). */
+static const char *recorded(const alt__scan *out, const char *pk,
+                            size_t pk_len)
 {
     for (unsigned i = 0; i < out->nmembers && i < ALT__SCAN_MEMBERS; i++)
         if (name_is(out->member[i].name, out->member[i].name_len, pk, pk_len))
-            return true;
-    return false;
+            return out->member[i].value;
+    return NULL;
 }
 
 bool alt__scan_request(alt__op op, const char *body, size_t len,
@@ -1169,7 +1170,7 @@ bool alt__scan_request(alt__op op, const char *body, size_t len,
              * or not known to be. */
             if (item && with && with->pk_of && table_len
                 && (pk = with->pk_of(with->ctx, table, table_len, &pk_len)))
-                keyed = recorded(out, pk, pk_len);
+                keyed = recorded(out, pk, pk_len) != NULL;
             break;
         case M_ITEM:
             if (*p != '{')
@@ -1434,15 +1435,12 @@ bool alt__key_bytes(const char *item, size_t item_len, const char *pk,
 bool alt__scan_key(const alt__scan *scan, const char *pk, size_t pk_len,
                    char *type, unsigned char *buf, size_t cap, size_t *n)
 {
-    if (scan->nmembers > ALT__SCAN_MEMBERS)
+    const char *value = recorded(scan, pk, pk_len);
+    if (!value && scan->nmembers > ALT__SCAN_MEMBERS)
         return alt__key_bytes(scan->item, scan->item_len, pk, pk_len, type,
                               buf, cap, n);
     *n = 0;
     lexer lx, *z = &lx;
     lexer_init(z, scan->item + scan->item_len);
-    for (unsigned i = 0; i < scan->nmembers; i++)
-        if (name_is(scan->member[i].name, scan->member[i].name_len, pk,
-                    pk_len))
-            return key_value(z, scan->member[i].value, type, buf, cap, n);
-    return false;
+    return value && key_value(z, value, type, buf, cap, n);
 }
